@@ -1,0 +1,21 @@
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { verifyToken } from '#shared/auth/tokens.js';
+
+/**
+ * WebSocket `$connect` authorizer on the `token` query parameter. Throwing `Unauthorized` is how a
+ * Lambda authorizer makes API Gateway refuse the upgrade with HTTP 401.
+ */
+export const handler = async (
+  event: APIGatewayRequestAuthorizerEvent,
+): Promise<APIGatewayAuthorizerResult> => {
+  const verdict = await verifyToken(event.queryStringParameters?.token);
+  if (!verdict.ok) throw new Error('Unauthorized');
+  return {
+    principalId: verdict.userId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
+    },
+    context: { userId: verdict.userId },
+  };
+};

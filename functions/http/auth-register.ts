@@ -1,0 +1,11 @@
+import { register } from '#shared/domain/accounts.js';
+import { registerBody } from '#shared/domain/schemas.js';
+import { httpRoute } from '#shared/http/handler.js';
+import { json } from '#shared/http/response.js';
+import { validate } from '#shared/validation.js';
+
+/** POST /auth/register */
+export const handler = httpRoute({ public: true }, async ({ body }) => {
+  const session = await register(validate(registerBody, body));
+  return json(201, session);
+});

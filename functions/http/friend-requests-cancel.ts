@@ -1,0 +1,11 @@
+import { closeFriendRequest } from '#shared/domain/friends.js';
+import { id } from '#shared/domain/schemas.js';
+import { httpRoute } from '#shared/http/handler.js';
+import { json } from '#shared/http/response.js';
+import { validate } from '#shared/validation.js';
+
+/** DELETE /friend-requests/{requestId} (sender only). */
+export const handler = httpRoute({}, async (req) => {
+  await closeFriendRequest(req.userId, validate(id, req.params.requestId, 'requestId'), 'cancel');
+  return json(204);
+});

@@ -1,0 +1,112 @@
+import type { TableName } from '#shared/config/table-names.js';
+
+/** How a function may use a table; the stack turns it into the narrowest IAM grant. */
+export type TableAccess = 'read' | 'write' | 'readWrite';
+
+export interface FunctionSpec {
+  /** Source below `functions/`, without extension. */
+  readonly entry: string;
+  readonly tables?: Partial<Record<TableName, TableAccess>>;
+  /** Posts to, or closes, WebSocket connections through the `@connections` API. */
+  readonly pushes?: boolean;
+  /** Reads the token signing secret. */
+  readonly signsTokens?: boolean;
+  readonly memorySize?: number;
+}
+
+export interface HttpRouteSpec extends FunctionSpec {
+  /** API Gateway route key, e.g. `GET /users/{userId}`. */
+  readonly route: string;
+  /** Public routes skip the authorizer. */
+  readonly public?: boolean;
+}
+
+export interface WsRouteSpec extends FunctionSpec {
+  readonly routeKey: string;
+  /** Two-way route: the handler's return body is sent back to the calling connection. */
+  readonly returnResponse?: boolean;
+}
+
+/** Every HTTP route of the public contract, each served by its own function. */
+export const httpRoutes: HttpRouteSpec[] = [
+  { route: 'GET /health', entry: 'http/health', public: true, tables: { users: 'read' } },
+  {
+    route: 'POST /auth/register',
+    entry: 'http/auth-register',
+    public: true,
+    signsTokens: true,
+    memorySize: 1024,
+    tables: { users: 'write', usernames: 'write' },
+  },
+  {
+    route: 'POST /auth/login',
+    entry: 'http/auth-login',
+    public: true,
+    signsTokens: true,
+    memorySize: 1024,
+    tables: { users: 'read', usernames: 'read' },
+  },
+  { route: 'GET /me', entry: 'http/me-get', tables: { users: 'read' } },
+  { route: 'PATCH /me', entry: 'http/me-update', tables: { users: 'readWrite' } },
+  { route: 'GET /users/{userId}', entry: 'http/user-get', tables: { users: 'read' } },
+  {
+    route: 'POST /friend-requests',
+    entry: 'http/friend-requests-create',
+    pushes: true,
+    tables: {
+      users: 'read',
+      friendships: 'readWrite',
+      friendRequests: 'readWrite',
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
+  { route: 'GET /friend-requests', entry: 'http/friend-requests-list', tables: { friendRequests: 'read' } },
+  {
+    route: 'POST /friend-requests/{requestId}/accept',
+    entry: 'http/friend-requests-accept',
+    pushes: true,
+    tables: {
+      users: 'read',
+      friendships: 'readWrite',
+      friendRequests: 'readWrite',
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
+  {
+    route: 'POST /friend-requests/{requestId}/reject',
+    entry: 'http/friend-requests-reject',
+    tables: { friendRequests: 'readWrite' },
+  },
+  {
+    route: 'DELETE /friend-requests/{requestId}',
+    entry: 'http/friend-requests-cancel',
+    tables: { friendRequests: 'readWrite' },
+  },
+  { route: 'GET /friends', entry: 'http/friends-list', tables: { friendships: 'read', users: 'read' } },
+  { route: 'DELETE /friends/{userId}', entry: 'http/friends-remove', tables: { friendships: 'readWrite' } },
+  {
+    route: 'GET /conversations',
+    entry: 'http/conversations-list',
+    tables: { userConversations: 'read', conversations: 'read', users: 'read' },
+  },
+  { route: '$default', entry: 'http/not-found', public: true },
+];
+
+/** WebSocket routes; route selection is on `$request.body.action`. */
+export const wsRoutes: WsRouteSpec[] = [
+  { routeKey: '$connect', entry: 'ws/connect', tables: { connections: 'write' } },
+  { routeKey: '$disconnect', entry: 'ws/disconnect', tables: { connections: 'readWrite' } },
+  { routeKey: '$default', entry: 'ws/default', returnResponse: true },
+  { routeKey: 'ping', entry: 'ws/ping', returnResponse: true },
+];
+
+export const authorizers = {
+  http: { entry: 'auth/http-authorizer', signsTokens: true },
+  ws: { entry: 'auth/ws-authorizer', signsTokens: true },
+} satisfies Record<string, FunctionSpec>;

@@ -1,0 +1,21 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from './app.js';
+
+/** A CloudFormation template as plain JSON. */
+export type CfnTemplate = { Resources: Record<string, CfnResource>; Outputs?: Record<string, unknown> };
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+}
+
+/**
+ * Synthesizes the stack in-process without bundling functions (the local runtime and the tests load
+ * the TypeScript sources directly), so every consumer reads the very template that deploys.
+ */
+export function synthTemplate(context: Record<string, unknown> = {}): CfnTemplate {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const { stack } = buildApp(app);
+  return Template.fromStack(stack).toJSON() as CfnTemplate;
+}

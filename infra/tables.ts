@@ -1,0 +1,66 @@
+import { AttributeType, BillingMode, StreamViewType, Table, type TableProps } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { type TableName, tableNames } from '#shared/config/table-names.js';
+import type { StageConfig } from './stage.js';
+
+const S = AttributeType.STRING;
+const N = AttributeType.NUMBER;
+
+type KeySpec = Pick<TableProps, 'partitionKey' | 'sortKey' | 'stream' | 'timeToLiveAttribute'>;
+
+const specs: Record<TableName, KeySpec> = {
+  // Streams feed the search index (users by name, messages by text).
+  users: { partitionKey: { name: 'userId', type: S }, stream: StreamViewType.NEW_AND_OLD_IMAGES },
+  // Guard item per lower-cased username: the uniqueness constraint.
+  usernames: { partitionKey: { name: 'username', type: S } },
+  // REQ#<id>/REQ holds a request; USER#<id>/IN#<other> and OUT#<other> are the pending views.
+  friendRequests: { partitionKey: { name: 'pk', type: S }, sortKey: { name: 'sk', type: S } },
+  friendships: { partitionKey: { name: 'userId', type: S }, sortKey: { name: 'friendId', type: S } },
+  conversations: { partitionKey: { name: 'conversationId', type: S } },
+  members: { partitionKey: { name: 'conversationId', type: S }, sortKey: { name: 'userId', type: S } },
+  // Per-user view of memberships, written in the same transaction as the membership.
+  userConversations: {
+    partitionKey: { name: 'userId', type: S },
+    sortKey: { name: 'conversationId', type: S },
+  },
+  messages: {
+    partitionKey: { name: 'conversationId', type: S },
+    sortKey: { name: 'seq', type: N },
+    stream: StreamViewType.NEW_AND_OLD_IMAGES,
+  },
+  // <senderId>#<clientMessageId> per conversation: a retried send finds the stored message.
+  messageGuards: {
+    partitionKey: { name: 'conversationId', type: S },
+    sortKey: { name: 'guardKey', type: S },
+  },
+  // USER#<id>/CONN#<connectionId> lists a user's live connections; CONN#<id>/META maps back.
+  connections: {
+    partitionKey: { name: 'pk', type: S },
+    sortKey: { name: 'sk', type: S },
+    timeToLiveAttribute: 'expiresAt',
+  },
+  // Layout expected by Lambda Powertools' idempotency persistence.
+  idempotency: { partitionKey: { name: 'id', type: S }, timeToLiveAttribute: 'expiration' },
+  operations: { partitionKey: { name: 'operationId', type: S } },
+};
+
+/** Declares all tables with the stage's removal policy, on-demand billing and point-in-time recovery. */
+export class ChatTables extends Construct {
+  readonly byName: Record<TableName, Table>;
+
+  constructor(scope: Construct, id: string, stage: StageConfig) {
+    super(scope, id);
+    const byName = {} as Record<TableName, Table>;
+    for (const name of tableNames) {
+      const logicalName = `${name[0]?.toUpperCase()}${name.slice(1)}`;
+      byName[name] = new Table(this, logicalName, {
+        ...specs[name],
+        billingMode: BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: stage.deletionProtection,
+        removalPolicy: stage.removalPolicy,
+      });
+    }
+    this.byName = byName;
+  }
+}

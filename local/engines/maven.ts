@@ -1,0 +1,79 @@
+// Resolves the engines' Java artifacts with Maven (transitive dependencies, checksums, mirrors from
+// ~/.m2/settings.xml). Uses `mvn` from PATH, else bootstraps Maven itself from Maven Central.
+import { execFile } from 'node:child_process';
+import { chmod, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { cacheRoot, installOnce, withLock } from './cache.js';
+import { downloadVerified } from './download.js';
+import { findJava, type JavaInfo } from './java.js';
+import type { Log } from './log.js';
+import { POM_PATH } from './versions.js';
+import { extractZip } from './zip.js';
+
+const MAVEN_VERSION = '3.9.11';
+const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+const CENTRAL = (process.env.CHAT_MAVEN_CENTRAL_URL || 'https://repo1.maven.org/maven2').replace(/\/$/, '');
+
+/**
+ * Copies the artifacts of pom.xml's profile `profile` and their runtime dependencies into `outDir`,
+ * without version suffixes (so e.g. the sqlite4java library is `libsqlite4java-linux-amd64.so`).
+ */
+export async function copyDependencies(profile: string, outDir: string, log: Log): Promise<void> {
+  const java = await findJava();
+  const mvn = await findMaven(java, log);
+  const args = [
+    '-q',
+    '-B',
+    '-f',
+    POM_PATH,
+    '-P',
+    profile,
+    `-Dmaven.repo.local=${join(cacheRoot(), 'maven', 'repository')}`,
+    `${DEPENDENCY_PLUGIN}:copy-dependencies`,
+    `-DoutputDirectory=${outDir}`,
+    '-Dmdep.stripVersion=true',
+    '-DincludeScope=runtime',
+  ];
+  // One Maven at a time: concurrent runs on one local repository can trip over each other.
+  await withLock('maven-run', () => runMaven(mvn, args, java));
+}
+
+async function findMaven(java: JavaInfo, log: Log): Promise<string> {
+  const onPath = process.platform === 'win32' ? 'mvn.cmd' : 'mvn';
+  try {
+    await runMaven(onPath, ['-v'], java);
+    return onPath;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const home = await installOnce(
+    join('maven', `apache-maven-${MAVEN_VERSION}`),
+    async (tmpDir) => {
+      const zip = join(tmpDir, 'maven.zip');
+      const path = `org/apache/maven/apache-maven/${MAVEN_VERSION}/apache-maven-${MAVEN_VERSION}-bin.zip`;
+      await downloadVerified(`${CENTRAL}/${path}`, zip);
+      await extractZip(zip, tmpDir, dirname(java.java));
+      await rm(zip);
+      // `jar` and the Node fallback may not restore the executable bit.
+      await chmod(join(tmpDir, `apache-maven-${MAVEN_VERSION}`, 'bin', 'mvn'), 0o755);
+    },
+    () => log(`mvn not on PATH: bootstrapping Maven ${MAVEN_VERSION} from ${CENTRAL}`),
+  );
+  return join(home, `apache-maven-${MAVEN_VERSION}`, 'bin', onPath);
+}
+
+function runMaven(mvn: string, args: string[], java: JavaInfo): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      mvn,
+      args,
+      { env: { ...process.env, JAVA_HOME: java.home }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (!err) return resolve();
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(err);
+        const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-30).join('\n');
+        reject(new Error(`${mvn} ${args.join(' ')} failed:\n${tail}`));
+      },
+    );
+  });
+}

@@ -1,0 +1,187 @@
+// Runs an engine as a child process: keeps its recent output for error messages, waits until it answers,
+// and makes sure it never outlives this Node process.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.js';
+
+export interface RunningEngine {
+  name: string;
+  /** e.g. http://127.0.0.1:41234 */
+  endpoint: string;
+  port: number;
+  /** pid of the engine's JVM. */
+  pid: number;
+  /** Time from spawn until the engine answered its readiness probe. */
+  startupMs: number;
+  /** The engine's last output lines (stdout and stderr interleaved). */
+  recentOutput(): string;
+  /** SIGTERM, then SIGKILL if it has not exited after a few seconds. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface EngineSpec {
+  name: string;
+  command: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  port: number;
+  /** True once the engine answers; throwing or returning false means "not yet". */
+  probe: (signal: AbortSignal) => Promise<boolean>;
+  readyTimeoutMs: number;
+  /** Runs after the process is gone (e.g. removing temp dirs). */
+  cleanup?: () => Promise<void>;
+}
+
+const TAIL_LINES = 50;
+const STOP_GRACE_MS = 5_000;
+const debug = Boolean(process.env.CHAT_ENGINES_DEBUG);
+const live = new Set<ChildProcess>();
+
+export async function startEngine(spec: EngineSpec): Promise<RunningEngine> {
+  installExitHooks();
+  const startedAt = performance.now();
+  const [command, args] = withParentDeathSignal(spec.command, spec.args);
+  const child = spawn(command, args, {
+    cwd: spec.cwd,
+    env: spec.env ?? process.env,
+    detached: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const tail: string[] = [];
+  const collect = (stream: NodeJS.ReadableStream | null) => {
+    let partial = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (debug) process.stderr.write(`[${spec.name}] ${line}\n`);
+        tail.push(line);
+      }
+      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+    });
+  };
+  collect(child.stdout);
+  collect(child.stderr);
+  const recentOutput = () => tail.join('\n');
+
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (err) => {
+      live.delete(child);
+      resolve(`could not be started: ${err.message}`);
+    });
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`);
+    });
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        child.kill('SIGTERM');
+        const timedOut = await Promise.race([exited.then(() => false), sleep(STOP_GRACE_MS, true)]);
+        if (timedOut) child.kill('SIGKILL');
+      }
+      await exited;
+      await spec.cleanup?.();
+    })();
+    return stopping;
+  };
+
+  try {
+    await waitUntilReady(spec, exited);
+  } catch (err) {
+    await stop();
+    const output = recentOutput();
+    throw new Error(`${(err as Error).message}${output ? `\nLast output of ${spec.name}:\n${output}` : ''}`);
+  }
+  const startupMs = Math.round(performance.now() - startedAt);
+  const endpoint = `http://127.0.0.1:${spec.port}`;
+  if (debug) process.stderr.write(`[engines] ${spec.name} ready on ${endpoint} in ${startupMs} ms\n`);
+  return { name: spec.name, endpoint, port: spec.port, pid: child.pid ?? 0, startupMs, recentOutput, stop };
+}
+
+/**
+ * Starts on `requested`, or on a free port. A free port can be taken by someone else between
+ * picking it and the engine binding it: then try again with another one.
+ */
+export async function startOnPort(
+  requested: number | undefined,
+  start: (port: number) => Promise<RunningEngine>,
+): Promise<RunningEngine> {
+  if (requested) return start(requested);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      const portTaken = /address already in use|BindException/i.test((err as Error).message);
+      if (!portTaken || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function waitUntilReady(spec: EngineSpec, exited: Promise<string>): Promise<void> {
+  let dead: string | undefined;
+  void exited.then((why) => {
+    dead = why;
+  });
+  const deadline = Date.now() + spec.readyTimeoutMs;
+  let lastError = '';
+  while (!dead) {
+    if (Date.now() > deadline) {
+      throw new Error(`${spec.name} did not answer within ${spec.readyTimeoutMs} ms (${lastError})`);
+    }
+    try {
+      if (await spec.probe(AbortSignal.timeout(2_000))) return;
+    } catch (err) {
+      lastError = (err as Error).message || String(err);
+    }
+    await Promise.race([sleep(150), exited]);
+  }
+  throw new Error(`${spec.name} ${dead} before it was ready`);
+}
+
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  const killAll = () => {
+    for (const child of live) child.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  // A signal without a listener ends Node without 'exit' events. Only then do we act (and re-raise):
+  // an application with its own handler is expected to stop the engines itself.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
+      killAll();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+let setprivWorks: boolean | undefined;
+
+/**
+ * On Linux, `setpriv --pdeathsig KILL` (util-linux) makes the kernel kill the engine when this
+ * process dies, even by SIGKILL, which no exit hook can handle. setpriv execs the command, so the
+ * child's pid stays the JVM's pid.
+ */
+function withParentDeathSignal(command: string, args: string[]): [string, string[]] {
+  if (process.platform !== 'linux') return [command, args];
+  if (setprivWorks === undefined) {
+    try {
+      execFileSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
+      setprivWorks = true;
+    } catch {
+      setprivWorks = false;
+    }
+  }
+  return setprivWorks ? ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+}

@@ -1,0 +1,216 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gatewayId } from './ids.js';
+import type { LocalLambdas } from './lambdas.js';
+import { compileHttpRoutes } from './route-match.js';
+import type { ApiTopology, RouteBinding } from './topology.js';
+
+const API_ID = 'localhttp';
+/** API Gateway's HTTP API payload limit. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+export interface HttpFront {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Emulates an API Gateway HTTP API: route selection, Lambda authorizers (payload 2.0, simple
+ * responses) and Lambda proxy integrations with the payload 2.0 event and response formats.
+ */
+export async function startHttpFront(
+  api: ApiTopology,
+  lambdas: LocalLambdas,
+  port: number,
+): Promise<HttpFront> {
+  const match = compileHttpRoutes(api.routes);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      console.error('local http front:', err);
+      send(res, 500, { message: 'Internal Server Error' });
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const body = await readBody(req);
+    if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
+    const matched = match(method, url.pathname);
+    if (!matched) return send(res, 404, { message: 'Not Found' });
+    const event = buildEvent(req, url, method, body, matched.route, matched.pathParameters);
+
+    if (matched.route.authorizer) {
+      const verdict = await authorize(matched.route, event);
+      if (verdict.status) return send(res, verdict.status, { message: verdict.message });
+      event.requestContext.authorizer = { lambda: verdict.context ?? {} };
+    }
+    let result: unknown;
+    try {
+      result = await lambdas.invoke(matched.route.functionId, event);
+    } catch (err) {
+      console.error(`local http front: ${matched.route.routeKey} failed:`, err);
+      return send(res, 500, { message: 'Internal Server Error' });
+    }
+    writeResult(res, result);
+  }
+
+  async function authorize(route: RouteBinding, event: ReturnType<typeof buildEvent>) {
+    const auth = route.authorizer as NonNullable<RouteBinding['authorizer']>;
+    const identity = auth.identitySource.map((source) => identityValue(source, event));
+    // API Gateway answers 401 itself, without calling the authorizer, when an identity source is missing.
+    if (identity.some((v) => !v)) return { status: 401, message: 'Unauthorized' };
+    const authEvent = {
+      version: '2.0',
+      type: 'REQUEST',
+      routeArn: `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/$default/${event.requestContext.http.method}${event.rawPath}`,
+      identitySource: identity,
+      routeKey: event.routeKey,
+      rawPath: event.rawPath,
+      rawQueryString: event.rawQueryString,
+      cookies: event.cookies,
+      headers: event.headers,
+      queryStringParameters: event.queryStringParameters,
+      requestContext: event.requestContext,
+      pathParameters: event.pathParameters,
+      stageVariables: undefined,
+    };
+    try {
+      const result = (await lambdas.invoke(auth.functionId, authEvent)) as {
+        isAuthorized?: boolean;
+        context?: Record<string, unknown>;
+      };
+      if (!result?.isAuthorized) return { status: 403, message: 'Forbidden' };
+      return { status: 0, message: '', context: result.context ?? {} };
+    } catch (err) {
+      console.error('local http front: authorizer failed:', err);
+      return { status: 500, message: 'Internal Server Error' };
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () => closeServer(server),
+  };
+}
+
+function buildEvent(
+  req: IncomingMessage,
+  url: URL,
+  method: string,
+  body: Buffer,
+  route: RouteBinding,
+  pathParameters: Record<string, string> | undefined,
+) {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name === 'cookie') continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const cookies = req.headers.cookie?.split(';').map((c) => c.trim());
+  const textual = isTextual(headers['content-type']);
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: route.routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    cookies,
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    pathParameters,
+    stageVariables: undefined,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: API_ID,
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: '127',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: gatewayId(),
+      routeKey: route.routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+      authorizer: undefined as { lambda: Record<string, unknown> } | undefined,
+    },
+    body: body.length ? (textual ? body.toString('utf8') : body.toString('base64')) : undefined,
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}
+
+function identityValue(source: string, event: ReturnType<typeof buildEvent>): string | undefined {
+  const header = /^\$request\.header\.(.+)$/i.exec(source);
+  if (header) return event.headers[(header[1] as string).toLowerCase()];
+  const query = /^\$request\.querystring\.(.+)$/i.exec(source);
+  if (query) return event.queryStringParameters?.[query[1] as string];
+  return undefined;
+}
+
+function isTextual(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  return /^(text\/|application\/(json|xml|x-www-form-urlencoded|.*\+json))/i.test(contentType);
+}
+
+/** Payload 2.0 responses: a structured result, or any other value sent as JSON with status 200. */
+function writeResult(res: ServerResponse, result: unknown): void {
+  const structured = result && typeof result === 'object' && 'statusCode' in result;
+  if (!structured) {
+    const text = typeof result === 'string' ? result : JSON.stringify(result ?? null);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(text);
+    return;
+  }
+  const r = result as {
+    statusCode: number;
+    headers?: Record<string, string | number | boolean>;
+    body?: string;
+    isBase64Encoded?: boolean;
+    cookies?: string[];
+  };
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(r.headers ?? {})) headers[k] = String(v);
+  if (r.cookies?.length) headers['set-cookie'] = r.cookies;
+  const body = r.body ? Buffer.from(r.body, r.isBase64Encoded ? 'base64' : 'utf8') : undefined;
+  res.writeHead(r.statusCode, headers).end(body);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_PAYLOAD_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Closes a server and its idle keep-alive sockets. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

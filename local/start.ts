@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url';
+import { startLocalRuntime } from './runtime.js';
+
+// `npm start`: the chat backend on loopback, no Docker, no AWS account.
+const rootDir = fileURLToPath(new URL('..', import.meta.url));
+const started = Date.now();
+const runtime = await startLocalRuntime({
+  rootDir,
+  httpPort: Number(process.env.HTTP_PORT ?? 3000),
+  wsPort: Number(process.env.WS_PORT ?? 3001),
+  dataDir: process.env.DATA_DIR ?? `${rootDir}.data`,
+});
+console.log(
+  `chat backend ready in ${Date.now() - started} ms: http=${runtime.httpUrl} ws=${runtime.wsUrl} dynamodb=${runtime.dynamoEndpoint}`,
+);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: stopping`);
+  await runtime.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

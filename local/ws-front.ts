@@ -1,0 +1,296 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { closeServer } from './http-front.js';
+import { gatewayId } from './ids.js';
+import type { LocalLambdas } from './lambdas.js';
+import type { ApiTopology, RouteBinding } from './topology.js';
+
+const API_ID = 'localws';
+/** API Gateway's WebSocket frame limit: larger frames close the connection (1009). */
+export const MAX_FRAME_BYTES = 32 * 1024;
+
+interface LiveConnection {
+  readonly socket: WebSocket;
+  readonly connectedAt: number;
+  lastActiveAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  readonly authorizer: Record<string, unknown> | undefined;
+}
+
+export interface WsFront {
+  readonly url: string;
+  /** Base URL of the `@connections` management API (the `WS_CALLBACK_URL` handlers use). */
+  readonly callbackUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Emulates an API Gateway WebSocket API: `$connect` with its REQUEST authorizer, route selection on
+ * the frame, two-way route responses, `$disconnect`, and the `@connections` management API (POST, GET,
+ * DELETE, with 410 GoneException for a closed connection) on the same port.
+ */
+export async function startWsFront(
+  api: ApiTopology,
+  lambdas: LocalLambdas,
+  port: number,
+  stage: string,
+): Promise<WsFront> {
+  const routes = new Map(api.routes.map((r) => [r.routeKey, r]));
+  const selectionField = /^\$request\.body\.(.+)$/.exec(api.routeSelectionExpression ?? '')?.[1] ?? 'action';
+  const connections = new Map<string, LiveConnection>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const server = createServer((req, res) => {
+    manage(req, res).catch((err) => {
+      console.error('local @connections:', err);
+      reply(res, 500, { message: 'Internal server error' });
+    });
+  });
+
+  const baseContext = (routeKey: string, eventType: string, connectionId: string, conn?: LiveConnection) => {
+    const now = Date.now();
+    return {
+      routeKey,
+      eventType,
+      extendedRequestId: gatewayId(),
+      requestTime: new Date(now).toUTCString(),
+      messageDirection: 'IN',
+      stage,
+      connectedAt: conn?.connectedAt ?? now,
+      requestTimeEpoch: now,
+      identity: { sourceIp: conn?.sourceIp ?? '127.0.0.1', userAgent: conn?.userAgent ?? '' },
+      requestId: gatewayId(),
+      domainName: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      connectionId,
+      apiId: API_ID,
+      authorizer: conn?.authorizer,
+    };
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgrade(req, socket, head).catch((err) => {
+      console.error('local ws front: $connect failed:', err);
+      refuse(socket, 500);
+    });
+  });
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const query = Object.fromEntries(url.searchParams);
+    const headers = flatHeaders(req);
+    const connectionId = gatewayId();
+    const pending = {
+      connectedAt: Date.now(),
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: headers['user-agent'] ?? '',
+    };
+    const connect = routes.get('$connect');
+    let authorizer: Record<string, unknown> | undefined;
+    if (connect?.authorizer) {
+      const verdict = await authorize(connect, connectionId, headers, query);
+      if (verdict.status) return refuse(socket, verdict.status);
+      authorizer = verdict.context;
+    }
+    const conn0 = { ...pending, authorizer } as LiveConnection;
+    if (connect) {
+      const event = {
+        headers,
+        multiValueHeaders: multi(headers),
+        queryStringParameters: Object.keys(query).length ? query : undefined,
+        multiValueQueryStringParameters: Object.keys(query).length ? multi(query) : undefined,
+        requestContext: baseContext('$connect', 'CONNECT', connectionId, conn0),
+        isBase64Encoded: false,
+      };
+      const result = (await lambdas.invoke(connect.functionId, event).catch((err) => {
+        console.error('local ws front: $connect handler failed:', err);
+        return { statusCode: 500 };
+      })) as { statusCode?: number } | undefined;
+      const status = result?.statusCode ?? 200;
+      if (status < 200 || status > 299) return refuse(socket, status);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn: LiveConnection = { ...conn0, socket: ws, lastActiveAt: Date.now() };
+      connections.set(connectionId, conn);
+      ws.on('message', (data, isBinary) => {
+        conn.lastActiveAt = Date.now();
+        const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
+        onFrame(connectionId, conn, body, isBinary).catch((err) => console.error('local ws front:', err));
+      });
+      ws.on('close', () => {
+        connections.delete(connectionId);
+        const disconnect = routes.get('$disconnect');
+        if (!disconnect) return;
+        const event = {
+          headers,
+          multiValueHeaders: multi(headers),
+          requestContext: {
+            ...baseContext('$disconnect', 'DISCONNECT', connectionId, conn),
+            disconnectStatusCode: 1000,
+            disconnectReason: '',
+          },
+          isBase64Encoded: false,
+        };
+        lambdas
+          .invoke(disconnect.functionId, event)
+          .catch((err) => console.error('local ws front: $disconnect:', err));
+      });
+    });
+  }
+
+  async function authorize(
+    route: RouteBinding,
+    connectionId: string,
+    headers: Record<string, string>,
+    query: Record<string, string>,
+  ): Promise<{ status: number; context?: Record<string, unknown> }> {
+    const auth = route.authorizer as NonNullable<RouteBinding['authorizer']>;
+    for (const source of auth.identitySource) {
+      const q = /^route\.request\.querystring\.(.+)$/.exec(source);
+      const h = /^route\.request\.header\.(.+)$/i.exec(source);
+      const value = q ? query[q[1] as string] : h ? headers[(h[1] as string).toLowerCase()] : undefined;
+      if (!value) return { status: 401 };
+    }
+    const event = {
+      type: 'REQUEST',
+      methodArn: `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/${stage}/$connect`,
+      headers,
+      multiValueHeaders: multi(headers),
+      queryStringParameters: query,
+      multiValueQueryStringParameters: multi(query),
+      stageVariables: {},
+      requestContext: baseContext('$connect', 'CONNECT', connectionId),
+    };
+    try {
+      const result = (await lambdas.invoke(auth.functionId, event)) as {
+        principalId?: string;
+        policyDocument?: { Statement?: { Effect?: string }[] };
+        context?: Record<string, unknown>;
+      };
+      const allowed = result?.policyDocument?.Statement?.some((s) => s.Effect === 'Allow') ?? false;
+      if (!allowed) return { status: 403 };
+      return { status: 0, context: { principalId: result.principalId, ...result.context } };
+    } catch (err) {
+      // A Lambda authorizer that fails with exactly "Unauthorized" makes API Gateway answer 401.
+      if (err instanceof Error && err.message === 'Unauthorized') return { status: 401 };
+      console.error('local ws front: authorizer failed:', err);
+      return { status: 500 };
+    }
+  }
+
+  async function onFrame(connectionId: string, conn: LiveConnection, body: string, isBinary: boolean) {
+    let routeKey = '$default';
+    try {
+      const value = (JSON.parse(body) as Record<string, unknown>)[selectionField];
+      if (typeof value === 'string' && routes.has(value) && !value.startsWith('$')) routeKey = value;
+    } catch {
+      // not JSON: API Gateway falls back to $default
+    }
+    const route = routes.get(routeKey);
+    if (!route) return;
+    const event = {
+      requestContext: baseContext(routeKey, 'MESSAGE', connectionId, conn),
+      body,
+      isBase64Encoded: isBinary,
+    };
+    try {
+      const result = (await lambdas.invoke(route.functionId, event)) as
+        | { body?: unknown }
+        | string
+        | undefined;
+      if (!route.returnResponse || result === undefined) return;
+      const text =
+        typeof result === 'string' ? result : typeof result.body === 'string' ? result.body : undefined;
+      if (text !== undefined && conn.socket.readyState === conn.socket.OPEN) conn.socket.send(text);
+    } catch (err) {
+      console.error(`local ws front: ${routeKey} failed:`, err);
+      if (conn.socket.readyState === conn.socket.OPEN) {
+        conn.socket.send(
+          JSON.stringify({ message: 'Internal server error', connectionId, requestId: gatewayId() }),
+        );
+      }
+    }
+  }
+
+  /** The management API: `/@connections/{id}` with an optional stage prefix. */
+  async function manage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const m = /^(?:\/[^/]+)?\/@connections\/([^/]+)$/.exec(url.pathname);
+    if (!m) return reply(res, 404, { message: 'Not Found' });
+    const connectionId = decodeURIComponent(m[1] as string);
+    const conn = connections.get(connectionId);
+    const data = await readAll(req);
+    if (!conn || conn.socket.readyState !== conn.socket.OPEN) {
+      return reply(res, 410, { message: 'Gone' }, 'GoneException');
+    }
+    switch (req.method) {
+      case 'POST':
+        if (data.length > 128 * 1024)
+          return reply(res, 413, { message: 'Payload too large' }, 'PayloadTooLargeException');
+        await new Promise<void>((resolve, reject) =>
+          conn.socket.send(data.toString('utf8'), (e) => (e ? reject(e) : resolve())),
+        );
+        return reply(res, 200);
+      case 'GET':
+        return reply(res, 200, {
+          ConnectedAt: new Date(conn.connectedAt).toISOString(),
+          LastActiveAt: new Date(conn.lastActiveAt).toISOString(),
+          Identity: { SourceIp: conn.sourceIp, UserAgent: conn.userAgent },
+        });
+      case 'DELETE':
+        conn.socket.close(1000, 'Closed by the server');
+        return reply(res, 204);
+      default:
+        return reply(res, 405, { message: 'Method not allowed' });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${address.port}`,
+    callbackUrl: `http://127.0.0.1:${address.port}`,
+    close: async () => {
+      for (const conn of connections.values()) conn.socket.terminate();
+      wss.close();
+      await closeServer(server);
+    },
+  };
+}
+
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+function multi(values: Record<string, string>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]]));
+}
+
+function refuse(socket: Duplex, status: number): void {
+  const text = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"${text}"}`,
+  );
+}
+
+function reply(res: ServerResponse, status: number, body?: unknown, errorType?: string): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (errorType) headers['x-amzn-errortype'] = errorType;
+  res.writeHead(status, headers).end(body === undefined ? undefined : JSON.stringify(body));
+}
+
+function readAll(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,54 @@
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+
+/** scrypt cost parameters; configurable so tests and benchmarks can state what they measure. */
+export interface KdfParams {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+  readonly keyLength: number;
+}
+
+/** OWASP's scrypt baseline (N=2^17 is stronger but costs 128 MiB per hash on a 2-core Lambda). */
+export const kdfParams: KdfParams = {
+  N: Number(process.env.SCRYPT_N ?? 2 ** 15),
+  r: Number(process.env.SCRYPT_R ?? 8),
+  p: Number(process.env.SCRYPT_P ?? 1),
+  keyLength: 32,
+};
+
+function derive(password: string, salt: Buffer, params: KdfParams): Promise<Buffer> {
+  const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r };
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFKC'), salt, params.keyLength, options, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
+}
+
+/** Hashes a password with a fresh salt; the result records its own parameters. */
+export async function hashPassword(password: string, params: KdfParams = kdfParams): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, salt, params);
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+/** Compares in constant time; a malformed stored hash never matches. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, N, r, p, salt, key] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !key) return false;
+  const expected = Buffer.from(key, 'base64');
+  const actual = await derive(password, Buffer.from(salt, 'base64'), {
+    N: Number(N),
+    r: Number(r),
+    p: Number(p),
+    keyLength: expected.length,
+  });
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+let dummy: Promise<string> | undefined;
+/** A hash to verify against when the user does not exist, so both paths take the same time. */
+export function dummyHash(): Promise<string> {
+  dummy ??= hashPassword('not-a-real-password');
+  return dummy;
+}

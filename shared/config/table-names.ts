@@ -1,0 +1,28 @@
+/**
+ * Every table of the data model. Each name is also the stem of the environment variable
+ * (`<NAME>_TABLE`) through which functions learn the physical table name.
+ *
+ * Lists that must reflect a write at once (friends, conversations, pending requests, a user's
+ * connections) are served from base-table keys, never from a GSI, because GSI reads are
+ * eventually consistent.
+ */
+export const tableNames = [
+  'users',
+  'usernames',
+  'friendRequests',
+  'friendships',
+  'conversations',
+  'members',
+  'userConversations',
+  'messages',
+  'messageGuards',
+  'connections',
+  'idempotency',
+  'operations',
+] as const;
+export type TableName = (typeof tableNames)[number];
+
+/** `friendRequests` -> `FRIEND_REQUESTS_TABLE`. */
+export function tableEnvVar(name: TableName): string {
+  return `${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_TABLE`;
+}

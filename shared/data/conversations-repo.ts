@@ -1,0 +1,106 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
+import { type Config, config } from '../config/env.js';
+import { batchGetAll } from './batch-get.js';
+import { queryAll } from './friends-repo.js';
+
+export type ConversationType = 'direct' | 'group';
+export type ConversationStatus = 'active' | 'creating' | 'closed' | 'failed';
+
+export interface StoredMessageSummary {
+  conversationId: string;
+  seq: number;
+  messageId: string;
+  senderId: string;
+  clientMessageId: string;
+  text: string;
+  createdAt: string;
+}
+
+export interface ConversationItem {
+  conversationId: string;
+  type: ConversationType;
+  name?: string;
+  ownerId?: string;
+  memberIds?: string[];
+  memberCount: number;
+  lastSeq: number;
+  lastMessage?: StoredMessageSummary;
+  status: ConversationStatus;
+  createdAt: string;
+  lastActivityAt: string;
+  version: number;
+}
+
+export interface MemberItem {
+  conversationId: string;
+  userId: string;
+  role: 'owner' | 'member';
+  joinedAt: string;
+}
+
+/** A user's list entry for a conversation; holds the read position. */
+export interface UserConversationItem {
+  userId: string;
+  conversationId: string;
+  type: ConversationType;
+  joinedAt: string;
+  lastReadSeq: number;
+}
+
+interface Deps {
+  client?: DocClient;
+  tables?: Config['tables'];
+}
+const env = (deps: Deps) => ({ client: deps.client ?? defaultClient, t: deps.tables ?? config().tables });
+
+/** Reads one conversation strongly consistently. */
+export async function getConversation(conversationId: string, deps: Deps = {}) {
+  const { client, t } = env(deps);
+  const res = await client.send(
+    new GetCommand({ TableName: t.conversations, Key: { conversationId }, ConsistentRead: true }),
+  );
+  return res.Item as ConversationItem | undefined;
+}
+
+/** Reads many conversations strongly consistently. */
+export async function getConversations(ids: readonly string[], deps: Deps = {}): Promise<ConversationItem[]> {
+  const { client, t } = env(deps);
+  return batchGetAll<ConversationItem>(
+    client,
+    t.conversations,
+    ids.map((conversationId) => ({ conversationId })),
+  );
+}
+
+/** A user's conversation list entries, from the base table (read-your-writes). */
+export async function listUserConversations(
+  userId: string,
+  deps: Deps = {},
+): Promise<UserConversationItem[]> {
+  const { client, t } = env(deps);
+  return queryAll<UserConversationItem>(client, {
+    TableName: t.userConversations,
+    KeyConditionExpression: 'userId = :u',
+    ExpressionAttributeValues: { ':u': userId },
+  });
+}
+
+/** One membership, if it exists. */
+export async function getMember(conversationId: string, userId: string, deps: Deps = {}) {
+  const { client, t } = env(deps);
+  const res = await client.send(
+    new GetCommand({ TableName: t.members, Key: { conversationId, userId }, ConsistentRead: true }),
+  );
+  return res.Item as MemberItem | undefined;
+}
+
+/** Every member of a conversation. */
+export async function listMembers(conversationId: string, deps: Deps = {}): Promise<MemberItem[]> {
+  const { client, t } = env(deps);
+  return queryAll<MemberItem>(client, {
+    TableName: t.members,
+    KeyConditionExpression: 'conversationId = :c',
+    ExpressionAttributeValues: { ':c': conversationId },
+  });
+}

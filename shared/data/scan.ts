@@ -1,0 +1,19 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocClient } from '../clients/dynamodb.js';
+
+/** Every item of a table, strongly consistent; for checkers and operations, never for request paths. */
+export async function scanTable<T = Record<string, unknown>>(
+  client: DocClient,
+  tableName: string,
+): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    items.push(...((page.Items ?? []) as T[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}

@@ -1,0 +1,68 @@
+import {
+  type ConversationItem,
+  getConversations,
+  listUserConversations,
+  type StoredMessageSummary,
+  type UserConversationItem,
+} from '../data/conversations-repo.js';
+import { getUsers } from '../data/users-repo.js';
+import { type PublicProfile, toPublicProfile } from './users.js';
+
+/** The contract's `Conversation`, seen by one member. */
+export interface Conversation {
+  conversationId: string;
+  type: ConversationItem['type'];
+  name: string | null;
+  memberCount: number;
+  lastSeq: number;
+  lastMessage: StoredMessageSummary | null;
+  lastReadSeq: number;
+  unreadCount: number;
+  status: ConversationItem['status'];
+  /** For a direct conversation: the other person. */
+  peer?: PublicProfile;
+  lastActivityAt: string;
+}
+
+/** Shapes a stored conversation for one member's view. */
+export function toConversation(
+  c: ConversationItem,
+  entry: Pick<UserConversationItem, 'lastReadSeq'> | undefined,
+  peer?: PublicProfile,
+): Conversation {
+  const lastReadSeq = Math.min(entry?.lastReadSeq ?? 0, c.lastSeq);
+  return {
+    conversationId: c.conversationId,
+    type: c.type,
+    name: c.name ?? null,
+    memberCount: c.memberCount,
+    lastSeq: c.lastSeq,
+    lastMessage: c.lastMessage ?? null,
+    lastReadSeq,
+    unreadCount: Math.max(0, c.lastSeq - lastReadSeq),
+    status: c.status,
+    ...(peer ? { peer } : {}),
+    lastActivityAt: c.lastActivityAt,
+  };
+}
+
+/** The caller's conversations, most recent activity first, read from base tables only. */
+export async function listConversations(me: string): Promise<Conversation[]> {
+  const entries = await listUserConversations(me);
+  const conversations = await getConversations(entries.map((e) => e.conversationId));
+  const peerIds = conversations
+    .filter((c) => c.type === 'direct')
+    .map((c) => c.memberIds?.find((id) => id !== me))
+    .filter((id): id is string => id !== undefined);
+  const peers = new Map((await getUsers(peerIds)).map((u) => [u.userId, u]));
+  const byId = new Map(entries.map((e) => [e.conversationId, e]));
+  return conversations
+    .map((c) => {
+      const peer = peers.get(c.memberIds?.find((id) => id !== me) ?? '');
+      return toConversation(c, byId.get(c.conversationId), peer ? toPublicProfile(peer) : undefined);
+    })
+    .sort(
+      (a, b) =>
+        b.lastActivityAt.localeCompare(a.lastActivityAt) || a.conversationId.localeCompare(b.conversationId),
+    );
+}

@@ -1,0 +1,203 @@
+import {
+  acceptRequest,
+  closeRequest,
+  createRequest,
+  type FriendRequestItem,
+  getFriendship,
+  getRequest,
+  listFriendships,
+  listPendingRequests,
+  pendingRequestId,
+  removeFriendship,
+} from '../data/friends-repo.js';
+import { getUser, getUsers } from '../data/users-repo.js';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
+import { logger } from '../logger.js';
+import { withRetry } from '../retry.js';
+import { directConversationId, newId } from './ids.js';
+import { pushToUsers } from './push.js';
+import { type PublicProfile, toPublicProfile } from './users.js';
+
+/** The contract's `FriendRequest`. */
+export interface FriendRequest {
+  requestId: string;
+  fromUserId: string;
+  toUserId: string;
+  message: string;
+  status: FriendRequestItem['status'];
+  createdAt: string;
+}
+
+export interface Accepted {
+  friend: PublicProfile;
+  conversationId: string;
+}
+
+export type SendResult =
+  | { kind: 'created'; request: FriendRequest }
+  | { kind: 'accepted'; accepted: Accepted };
+
+const toRequest = ({ requestId, fromUserId, toUserId, message, status, createdAt }: FriendRequestItem) => ({
+  requestId,
+  fromUserId,
+  toUserId,
+  message,
+  status,
+  createdAt,
+});
+
+async function profileOf(userId: string): Promise<PublicProfile> {
+  const user = await getUser(userId);
+  if (user?.status !== 'active') throw new NotFoundError('User not found');
+  return toPublicProfile(user);
+}
+
+/** Events are pushed after the commit; a push failure never undoes or fails the request. */
+function notify(userIds: string[], event: unknown): Promise<void> {
+  return pushToUsers(userIds, event).then(
+    () => undefined,
+    (error) => logger.warn('event push failed', { error: error as Error }),
+  );
+}
+
+/**
+ * Asks `toUserId` for friendship. If they already asked the caller, this accepts their request instead,
+ * so crossing requests end in one friendship, never two pending requests.
+ */
+export async function sendFriendRequest(me: string, toUserId: string, message: string): Promise<SendResult> {
+  if (toUserId === me)
+    throw new InvalidRequestError('toUserId: cannot befriend yourself', { field: 'toUserId' });
+  const now = new Date().toISOString();
+  const item: FriendRequestItem = {
+    requestId: newId('fr'),
+    fromUserId: me,
+    toUserId,
+    message,
+    status: 'pending',
+    createdAt: now,
+    updatedAt: now,
+  };
+  for (let round = 0; round < 5; round++) {
+    const result = await withRetry(() => createRequest(item));
+    if (result.ok) {
+      await notify([toUserId], { type: 'friendRequest', request: toRequest(item) });
+      return { kind: 'created', request: toRequest(item) };
+    }
+    switch (result.reason) {
+      case 'recipient_not_found':
+        throw new NotFoundError('User not found', { missing: [toUserId] });
+      case 'already_friends':
+        throw new ConflictError('already_friends', 'You are already friends');
+      case 'request_pending':
+        throw new ConflictError('request_pending', 'A request to this user is already pending');
+      case 'reverse_pending': {
+        const theirs = await pendingRequestId(toUserId, me);
+        // Gone between the two reads (cancelled or accepted): start over.
+        if (!theirs) continue;
+        try {
+          return { kind: 'accepted', accepted: await acceptFriendRequest(me, theirs) };
+        } catch (err) {
+          if (err instanceof NotFoundError) continue;
+          throw err;
+        }
+      }
+    }
+  }
+  throw new ConflictError('request_pending', 'The pair changed too often; try again');
+}
+
+/** Accepts a request addressed to the caller; repeating it returns the same result. */
+export async function acceptFriendRequest(me: string, requestId: string): Promise<Accepted> {
+  const request = await getRequest(requestId);
+  if (!request || (request.toUserId !== me && request.fromUserId !== me))
+    throw new NotFoundError('Request not found');
+  if (request.toUserId !== me) throw new ForbiddenError('Only the recipient can accept a request');
+  const conversationId = directConversationId(request.fromUserId, request.toUserId);
+  const accepted = async (): Promise<Accepted> => ({
+    friend: await profileOf(request.fromUserId),
+    conversationId,
+  });
+
+  if (request.status === 'accepted') return accepted();
+  if (request.status !== 'pending') throw new NotFoundError('Request is no longer pending');
+
+  const result = await withRetry(() => acceptRequest(request, conversationId, new Date().toISOString()));
+  if (!result.ok) {
+    switch (result.reason) {
+      case 'not_pending': {
+        // Someone else closed it first: an accept that won is our success too; a cancel or reject is not.
+        const now = await getRequest(requestId);
+        if (now?.status === 'accepted') return accepted();
+        throw new NotFoundError('Request is no longer pending');
+      }
+      case 'already_friends':
+        throw new ConflictError('already_friends', 'You are already friends');
+      case 'user_inactive':
+        throw new NotFoundError('User not found');
+    }
+  }
+  const [friend, mine] = await Promise.all([accepted(), profileOf(me)]);
+  await notify([request.fromUserId], { type: 'friendAccepted', friend: mine, conversationId });
+  await notify([me], { type: 'friendAccepted', friend: friend.friend, conversationId });
+  return friend;
+}
+
+/** Rejects (recipient) or cancels (sender) a pending request; repeating it is harmless. */
+export async function closeFriendRequest(
+  me: string,
+  requestId: string,
+  action: 'reject' | 'cancel',
+): Promise<void> {
+  const request = await getRequest(requestId);
+  if (!request || (request.toUserId !== me && request.fromUserId !== me))
+    throw new NotFoundError('Request not found');
+  const allowed = action === 'reject' ? request.toUserId === me : request.fromUserId === me;
+  if (!allowed)
+    throw new ForbiddenError(`Only the ${action === 'reject' ? 'recipient' : 'sender'} can ${action} it`);
+  const status = action === 'reject' ? 'rejected' : 'cancelled';
+  if (request.status === status) return;
+  if (request.status !== 'pending') throw new NotFoundError('Request is no longer pending');
+  const closed = await withRetry(() => closeRequest(request, status, new Date().toISOString()));
+  if (closed) return;
+  const now = await getRequest(requestId);
+  if (now?.status !== status) throw new NotFoundError('Request is no longer pending');
+}
+
+/** Pending requests to or from the caller, oldest first. */
+export async function listFriendRequests(
+  me: string,
+  direction: 'incoming' | 'outgoing',
+): Promise<FriendRequest[]> {
+  const items = await listPendingRequests(me, direction);
+  return items.map(toRequest).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export interface Friend {
+  user: PublicProfile;
+  conversationId: string;
+  since: string;
+}
+
+/** The caller's friends with their direct conversations, read from base tables. */
+export async function listFriends(me: string): Promise<Friend[]> {
+  const rows = await listFriendships(me);
+  const users = new Map((await getUsers(rows.map((r) => r.friendId))).map((u) => [u.userId, u]));
+  const friends: Friend[] = [];
+  for (const row of rows) {
+    const user = users.get(row.friendId);
+    if (user?.status !== 'active') continue;
+    friends.push({ user: toPublicProfile(user), conversationId: row.conversationId, since: row.since });
+  }
+  return friends.sort((a, b) => a.since.localeCompare(b.since));
+}
+
+/** Ends a friendship both ways; the conversation keeps its history. */
+export async function removeFriend(me: string, friendId: string): Promise<void> {
+  const removed = await withRetry(() => removeFriendship(me, friendId));
+  if (!removed) throw new NotFoundError('Not friends');
+}
+
+/** True when the two users are friends now (strongly consistent). */
+export async function areFriends(a: string, b: string): Promise<boolean> {
+  return (await getFriendship(a, b)) !== undefined;
+}

@@ -1,0 +1,73 @@
+import {
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { connectionsClient } from '../clients/connections.js';
+import { deleteConnection, listUserConnections } from '../data/connections-repo.js';
+import { logger } from '../logger.js';
+
+/** Posts in flight at once per fan-out: enough to hide latency, few enough not to hit API limits. */
+export const PUSH_CONCURRENCY = 16;
+
+export interface PushResult {
+  delivered: number;
+  gone: number;
+  failed: number;
+}
+
+/**
+ * Sends one event to many connections with bounded concurrency. A gone connection is removed; a slow or
+ * failing one never stops the others. Delivery is at-least-once; clients de-duplicate.
+ */
+export async function pushToConnections(
+  connectionIds: readonly string[],
+  event: unknown,
+): Promise<PushResult> {
+  const data = new TextEncoder().encode(JSON.stringify(event));
+  const result: PushResult = { delivered: 0, gone: 0, failed: 0 };
+  let next = 0;
+  const worker = async () => {
+    while (next < connectionIds.length) {
+      const connectionId = connectionIds[next++] as string;
+      try {
+        await connectionsClient().send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+        );
+        result.delivered++;
+      } catch (err) {
+        if (err instanceof GoneException) {
+          result.gone++;
+          await deleteConnection(connectionId).catch((e) =>
+            logger.warn('stale connection cleanup failed', { e }),
+          );
+        } else {
+          result.failed++;
+          logger.warn('push failed', { connectionId, error: err as Error });
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, connectionIds.length) }, worker));
+  return result;
+}
+
+/** Sends an event to every open connection of each user, except the excluded connection. */
+export async function pushToUsers(userIds: readonly string[], event: unknown, exceptConnectionId?: string) {
+  const lists = await Promise.all(userIds.map((id) => listUserConnections(id)));
+  const ids = lists
+    .flat()
+    .map((c) => c.connectionId)
+    .filter((id) => id !== exceptConnectionId);
+  return pushToConnections(ids, event);
+}
+
+/** Closes a connection from the server side (used when an account goes away). */
+export async function closeConnection(connectionId: string): Promise<void> {
+  try {
+    await connectionsClient().send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+  } catch (err) {
+    if (!(err instanceof GoneException)) throw err;
+  }
+  await deleteConnection(connectionId);
+}

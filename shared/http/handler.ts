@@ -1,0 +1,92 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { AppError, InvalidRequestError, toAppError, UnauthorizedError } from '../errors.js';
+import { logger } from '../logger.js';
+import { runIdempotent } from './idempotency.js';
+import { type HttpEvent, parseJsonBody } from './request.js';
+import { errorResponse, type HttpResponse } from './response.js';
+
+export interface HttpRequest {
+  readonly event: HttpEvent;
+  readonly requestId: string;
+  /** The caller; empty on public routes. */
+  readonly userId: string;
+  readonly body: unknown;
+  readonly params: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+}
+
+export interface RouteOptions {
+  /** Public routes need no token. */
+  readonly public?: boolean;
+}
+
+const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+
+/**
+ * Wraps a route's use case: authentication verdict, JSON body, idempotency key, and the one mapping
+ * from errors to the contract's error shape. A thrown AppError becomes its status; anything else a 500
+ * (or a 503 for a dependency that is down).
+ */
+export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
+  const core = async (event: HttpEvent, context: Context): Promise<HttpResponse> => {
+    const requestId = event.requestContext.requestId;
+    const userId = options.public ? '' : authenticatedUser(event);
+    const method = event.requestContext.http.method;
+    const key = event.headers?.['idempotency-key'];
+    if (key !== undefined && (key.length < 1 || key.length > 255)) {
+      throw new InvalidRequestError('Idempotency-Key: must be 1-255 characters', {
+        field: 'Idempotency-Key',
+      });
+    }
+    const execute = async (): Promise<HttpResponse> => {
+      let body: { value: unknown } | undefined;
+      const req: HttpRequest = {
+        event,
+        requestId,
+        userId,
+        // Parsed on first use, so routes without a body never reject one.
+        get body() {
+          body ??= { value: parseJsonBody(event) };
+          return body.value;
+        },
+        params: event.pathParameters ?? {},
+        query: event.queryStringParameters ?? {},
+      };
+      try {
+        return await run(req);
+      } catch (err) {
+        // Client errors are outcomes worth replaying; server errors are retried afresh.
+        if (err instanceof AppError && err.status < 500) return errorResponse(err, requestId);
+        throw err;
+      }
+    };
+    if (!key || !MUTATING.has(method)) return execute();
+    return runIdempotent(
+      {
+        scope: `${userId || 'public'}#${key}`,
+        payload: { route: event.routeKey, params: event.pathParameters ?? {}, body: event.body ?? '' },
+        run: execute,
+      },
+      context,
+    );
+  };
+
+  return middy<HttpEvent, HttpResponse, Error, Context>(core)
+    .before(async ({ event }) => {
+      logger.appendKeys({ requestId: event.requestContext.requestId, routeKey: event.routeKey });
+    })
+    .onError(async (request) => {
+      const appError = toAppError(request.error);
+      if (appError.code === 'unavailable')
+        logger.warn('dependency unavailable', { error: request.error as Error });
+      else if (appError.status >= 500) logger.error('request failed', { error: request.error as Error });
+      request.response = errorResponse(appError, request.event.requestContext.requestId);
+    });
+}
+
+function authenticatedUser(event: HttpEvent): string {
+  const auth = event.requestContext.authorizer?.lambda;
+  if (auth?.userId) return auth.userId;
+  throw new UnauthorizedError(auth?.denyReason);
+}

@@ -1,0 +1,26 @@
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
+import { InvalidRequestError, PayloadTooLargeError } from '../errors.js';
+
+/** Context the HTTP authorizer passes on: a user id when the token verified, else the reason it did not. */
+export interface AuthorizerContext {
+  userId?: string;
+  denyReason?: string;
+}
+
+export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
+
+/** Largest request body accepted before parsing (API Gateway itself allows 10 MB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Parses a JSON body; an empty body is `undefined`, anything unparsable is a 400. */
+export function parseJsonBody(event: HttpEvent): unknown {
+  if (event.body === undefined || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
+    throw new PayloadTooLargeError('Request body too large');
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new InvalidRequestError('body: not valid JSON', { field: 'body' });
+  }
+}

@@ -1,0 +1,18 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { AppError } from '../errors.js';
+
+export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+const jsonHeaders = { 'content-type': 'application/json; charset=utf-8' };
+
+/** A JSON response; 204 carries no body. */
+export function json(statusCode: number, body?: unknown): HttpResponse {
+  if (statusCode === 204 || body === undefined) return { statusCode, headers: {}, body: '' };
+  return { statusCode, headers: jsonHeaders, body: JSON.stringify(body) };
+}
+
+/** The contract's error shape; only errors below 500 expose their own message. */
+export function errorResponse(err: AppError, requestId: string): HttpResponse {
+  const message = err.status < 500 || err.code === 'unavailable' ? err.message : 'Internal error';
+  return json(err.status, { error: { code: err.code, message, requestId, ...err.details } });
+}

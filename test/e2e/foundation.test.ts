@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '#shared/auth/tokens.js';
+import { api, UpgradeRefused, WsClient } from '../support/clients.js';
+
+describe('GET /health', () => {
+  it('answers 200 after a DynamoDB round trip', async () => {
+    const res = await api('/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+});
+
+describe('unknown HTTP routes', () => {
+  it('answer 404 in the contract error shape', async () => {
+    const res = await api('/no/such/route', { method: 'POST', rawBody: 'x' });
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatchObject({ code: 'not_found' });
+    expect(typeof res.body.error.requestId).toBe('string');
+  });
+});
+
+describe('WebSocket', () => {
+  let client: WsClient;
+  beforeAll(async () => {
+    const { token } = await issueToken(`user-${Date.now()}`);
+    client = await WsClient.connect(token);
+  });
+  afterAll(() => client.close());
+
+  it('answers ping with pong, echoing the requestId', async () => {
+    const pong = await client.request({ action: 'ping' });
+    expect(pong.type).toBe('pong');
+  });
+
+  it('answers an unknown action with an error frame and stays open', async () => {
+    const err = await client.request({ action: 'dance' });
+    expect(err).toMatchObject({ type: 'error', code: 'invalid_request' });
+    expect((await client.request({ action: 'ping' })).type).toBe('pong');
+  });
+
+  it('answers a malformed frame with an error frame', async () => {
+    client.send('this is not json');
+    const err = await client.next((f) => f.type === 'error');
+    expect(err.code).toBe('invalid_request');
+    client.send('[1,2]');
+    expect((await client.next((f) => f.type === 'error')).message).toMatch(/object/);
+    expect((await client.request({ action: 'ping' })).type).toBe('pong');
+  });
+
+  it('refuses the upgrade with 401 without a valid token', async () => {
+    await expect(WsClient.connect()).rejects.toEqual(new UpgradeRefused(401));
+    await expect(WsClient.connect('not-a-jwt')).rejects.toEqual(new UpgradeRefused(401));
+  });
+});

@@ -1,0 +1,91 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { synthTemplate } from '#infra/synth.js';
+import { tableNames } from '#shared/config/table-names.js';
+
+describe('ChatStack', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = Template.fromJSON(synthTemplate());
+  });
+
+  it('declares every table of the data model, on demand, with point-in-time recovery', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', tableNames.length);
+    template.allResourcesProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('streams the tables that feed search with old and new images', () => {
+    const streamed = template.findResources('AWS::DynamoDB::Table', {
+      Properties: { StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' } },
+    });
+    const keys = Object.values(streamed).map((r) => r.Properties.KeySchema[0].AttributeName);
+    expect(keys.sort()).toEqual(['conversationId', 'userId']);
+  });
+
+  it('expires connection and idempotency items with TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk' }, { AttributeName: 'sk' }].map((k) => Match.objectLike(k)),
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+  });
+
+  it('keeps data on delete in prod and drops it in dev', () => {
+    const prod = Template.fromJSON(synthTemplate({ stage: 'prod' }));
+    prod.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    prod.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+
+  it('runs every function on arm64 with a current Node.js runtime and its source entry recorded', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions).length).toBeGreaterThan(3);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(Number(/nodejs(\d+)/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+      expect(fn.Metadata['chat:entry']).toMatch(/^functions\/.+\.ts$/);
+    }
+  });
+
+  it('routes WebSocket frames on the action field and answers ping two-way', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'ping',
+      RouteResponseSelectionExpression: '$default',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$connect',
+      AuthorizationType: 'CUSTOM',
+    });
+  });
+
+  it('serves GET /health publicly and catches unknown routes', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /health',
+      AuthorizationType: 'NONE',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+  });
+
+  it('grants the health function read access only', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const health = Object.entries(policies).find(([id]) => id.startsWith('HttpHttpHealth'));
+    expect(health).toBeDefined();
+    const actions = JSON.stringify(health?.[1].Properties.PolicyDocument.Statement);
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
+  });
+
+  it('outputs the two API URLs', () => {
+    template.hasOutput('HttpApiUrl', {});
+    template.hasOutput('WebSocketUrl', {});
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CONNECTION_TTL_SECONDS,
+  listUserConnections,
+  saveConnection,
+} from '#shared/data/connections-repo.js';
+import { pushToUsers } from '#shared/domain/push.js';
+import { handler as connect } from '../../functions/ws/connect.js';
+import { handler as disconnect } from '../../functions/ws/disconnect.js';
+import { scanAll, unique } from '../support/tables.js';
+
+const wsEvent = (routeKey: string, connectionId: string, userId?: string) =>
+  ({
+    requestContext: {
+      routeKey,
+      eventType: routeKey === '$connect' ? 'CONNECT' : 'DISCONNECT',
+      connectionId,
+      connectedAt: Date.now(),
+      authorizer: userId ? { userId } : undefined,
+    },
+  }) as never;
+
+describe('WebSocket connection records', () => {
+  it('records a connection on $connect with a TTL of at most two hours and removes it on $disconnect', async () => {
+    const userId = unique('user');
+    const connectionId = `${unique('c')}=`;
+    const res = await connect(wsEvent('$connect', connectionId, userId));
+    expect(res).toMatchObject({ statusCode: 200 });
+    const [conn] = await listUserConnections(userId);
+    expect(conn?.connectionId).toBe(connectionId);
+    const items = (await scanAll('connections')).filter((i) => i.connectionId === connectionId);
+    expect(items).toHaveLength(2);
+    for (const item of items) {
+      expect(item.expiresAt).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + CONNECTION_TTL_SECONDS);
+    }
+    await disconnect(wsEvent('$disconnect', connectionId));
+    expect(await listUserConnections(userId)).toEqual([]);
+    expect((await scanAll('connections')).filter((i) => i.connectionId === connectionId)).toEqual([]);
+  });
+
+  it('refuses $connect without an authorizer verdict', async () => {
+    const res = await connect(wsEvent('$connect', unique('c')));
+    expect(res).toMatchObject({ statusCode: 401 });
+  });
+
+  it('removes a connection that the API reports gone (410) when pushing to it', async () => {
+    const userId = unique('user');
+    // A record for a connection the WebSocket front has never seen: @connections answers GoneException.
+    await saveConnection({
+      connectionId: `${unique('gone')}=`,
+      userId,
+      connectedAt: new Date().toISOString(),
+    });
+    const result = await pushToUsers([userId], { type: 'test' });
+    expect(result).toEqual({ delivered: 0, gone: 1, failed: 0 });
+    expect(await listUserConnections(userId)).toEqual([]);
+  });
+});

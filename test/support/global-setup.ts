@@ -1,0 +1,46 @@
+import type { TestProject } from 'vitest/node';
+import { synthTemplate } from '#infra/synth.js';
+import { functionEnvironment } from '#local/environment.js';
+import { readTopology } from '#local/topology.js';
+import { startRuntimeProcess } from './runtime-process.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    httpUrl: string;
+    wsUrl: string;
+    /** Environment for in-process handler tests: table names and endpoints of the running engines. */
+    handlerEnv: Record<string, string>;
+  }
+}
+
+/**
+ * Starts the local runtime once (DynamoDB Local included). Unit tests ignore it; integration tests run
+ * handlers in-process against its DynamoDB Local; end-to-end tests talk to its HTTP and WebSocket fronts.
+ */
+const TOKEN_SECRET = 'test-run-only-secret-0123456789abcdef0123456789';
+
+export default async function setup(project: TestProject) {
+  // One signing secret for the runtime and in-process handlers, so tokens work across both.
+  const runtime = await startRuntimeProcess({ TOKEN_SECRET });
+  const topology = readTopology(synthTemplate());
+  project.provide('httpUrl', runtime.httpUrl);
+  project.provide('wsUrl', runtime.wsUrl);
+  project.provide(
+    'handlerEnv',
+    functionEnvironment(topology, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamoEndpoint,
+      WS_CALLBACK_URL: runtime.wsUrl.replace(/^ws/, 'http'),
+      TOKEN_SECRET,
+      // In-process tests create many users; the KDF's cost is measured by the auth benchmark instead.
+      SCRYPT_N: '1024',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    }),
+  );
+  return async () => {
+    const code = await runtime.stop();
+    if (code !== 0) console.error(`runtime exited with ${code}\n${runtime.output().slice(-2000)}`);
+  };
+}
