@@ -63,6 +63,7 @@ export class ChatStack extends Stack {
         stage,
         environment,
         memorySize: spec.memorySize,
+        timeout: spec.timeoutSeconds ? Duration.seconds(spec.timeoutSeconds) : undefined,
       });
       for (const [name, access] of Object.entries(spec.tables ?? {})) {
         const table = tables.byName[name as keyof typeof tables.byName];

@@ -12,6 +12,7 @@ export interface FunctionSpec {
   /** Reads the token signing secret. */
   readonly signsTokens?: boolean;
   readonly memorySize?: number;
+  readonly timeoutSeconds?: number;
 }
 
 export interface HttpRouteSpec extends FunctionSpec {
@@ -26,6 +27,21 @@ export interface WsRouteSpec extends FunctionSpec {
   /** Two-way route: the handler's return body is sent back to the calling connection. */
   readonly returnResponse?: boolean;
 }
+
+/** Sending a message, over HTTP or WebSocket: one code path, one set of grants. */
+const messaging = {
+  pushes: true,
+  // A hot conversation retries lost races for up to 20 s before answering 503.
+  timeoutSeconds: 30,
+  tables: {
+    conversations: 'readWrite',
+    messages: 'readWrite',
+    messageGuards: 'readWrite',
+    members: 'read',
+    friendships: 'read',
+    connections: 'readWrite',
+  },
+} satisfies Omit<FunctionSpec, 'entry'>;
 
 /** Every HTTP route of the public contract, each served by its own function. */
 export const httpRoutes: HttpRouteSpec[] = [
@@ -95,6 +111,63 @@ export const httpRoutes: HttpRouteSpec[] = [
     entry: 'http/conversations-list',
     tables: { userConversations: 'read', conversations: 'read', users: 'read' },
   },
+  {
+    route: 'POST /groups',
+    entry: 'http/groups-create',
+    pushes: true,
+    tables: {
+      users: 'read',
+      conversations: 'write',
+      members: 'write',
+      userConversations: 'write',
+      connections: 'readWrite',
+    },
+  },
+  {
+    route: 'GET /conversations/{conversationId}',
+    entry: 'http/conversation-get',
+    tables: { conversations: 'read', members: 'read', userConversations: 'read' },
+  },
+  {
+    route: 'POST /conversations/{conversationId}/members',
+    entry: 'http/members-add',
+    pushes: true,
+    tables: {
+      users: 'read',
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
+  {
+    route: 'DELETE /conversations/{conversationId}/members/{userId}',
+    entry: 'http/members-remove',
+    pushes: true,
+    tables: {
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
+  {
+    route: 'GET /conversations/{conversationId}/messages',
+    entry: 'http/messages-list',
+    tables: { conversations: 'read', members: 'read', messages: 'read' },
+  },
+  { route: 'POST /conversations/{conversationId}/messages', entry: 'http/messages-send', ...messaging },
+  {
+    route: 'POST /conversations/{conversationId}/read',
+    entry: 'http/read-mark',
+    pushes: true,
+    tables: {
+      conversations: 'read',
+      members: 'read',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
   { route: '$default', entry: 'http/not-found', public: true },
 ];
 
@@ -104,6 +177,30 @@ export const wsRoutes: WsRouteSpec[] = [
   { routeKey: '$disconnect', entry: 'ws/disconnect', tables: { connections: 'readWrite' } },
   { routeKey: '$default', entry: 'ws/default', returnResponse: true },
   { routeKey: 'ping', entry: 'ws/ping', returnResponse: true },
+  { routeKey: 'sendMessage', entry: 'ws/send-message', ...messaging },
+  {
+    routeKey: 'markRead',
+    entry: 'ws/mark-read',
+    pushes: true,
+    tables: {
+      conversations: 'read',
+      members: 'read',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
+  {
+    routeKey: 'typing',
+    entry: 'ws/typing',
+    pushes: true,
+    tables: { conversations: 'read', members: 'read', connections: 'readWrite' },
+  },
+  {
+    routeKey: 'sync',
+    entry: 'ws/sync',
+    returnResponse: true,
+    tables: { conversations: 'read', members: 'read', messages: 'read' },
+  },
 ];
 
 export const authorizers = {

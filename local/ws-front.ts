@@ -113,6 +113,8 @@ export async function startWsFront(
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: LiveConnection = { ...conn0, socket: ws, lastActiveAt: Date.now() };
       connections.set(connectionId, conn);
+      // Oversize frames (1009) and protocol errors close the socket; they must not crash the runtime.
+      ws.on('error', () => ws.terminate());
       ws.on('message', (data, isBinary) => {
         conn.lastActiveAt = Date.now();
         const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();

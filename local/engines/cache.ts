@@ -1,9 +1,9 @@
 // Engine cache: lives outside the checkout so `git clean` keeps it and several checkouts share it.
 // Every entry is built in a temp dir and renamed into place under a lock file, so a crashed or
 // concurrent fetch never leaves a half-built entry that looks complete.
-import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const COMPLETE_MARKER = '.complete';
@@ -39,13 +39,20 @@ export async function installOnce(
     // Another process may have finished while we waited for the lock.
     if (await exists(join(finalDir, COMPLETE_MARKER))) return finalDir;
     onBuild?.();
+    // Holding the lock, any other temp dir of this key is left over from a crashed build.
+    const parent = dirname(finalDir);
+    await mkdir(parent, { recursive: true });
+    for (const name of await readdir(parent)) {
+      if (name.startsWith(`${basename(finalDir)}.tmp-`)) {
+        await rm(join(parent, name), { recursive: true, force: true });
+      }
+    }
     const tmpDir = `${finalDir}.tmp-${process.pid}`;
-    await rm(tmpDir, { recursive: true, force: true });
-    await mkdir(tmpDir, { recursive: true });
+    await mkdir(tmpDir);
     try {
       await build(tmpDir);
       await writeFile(join(tmpDir, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
-      // A leftover without marker is a build that crashed before this fix-up: replace it.
+      // A dir without marker here was damaged by hand: replace it.
       await rm(finalDir, { recursive: true, force: true });
       await rename(tmpDir, finalDir);
     } catch (err) {
@@ -98,7 +105,7 @@ async function isStaleLock(lockFile: string): Promise<boolean> {
   }
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -18,7 +18,10 @@ export async function downloadVerified(url: string, dest: string): Promise<void>
 }
 
 async function fetchOk(url: string): Promise<Response> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10 * 60_000) });
+  const response = await fetch(url, { signal: AbortSignal.timeout(10 * 60_000) }).catch((err: Error) => {
+    // Node's fetch says only "fetch failed"; the reason (DNS, TLS, proxy...) is in `cause`.
+    throw new Error(`GET ${url} failed: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+  });
   if (!response.ok) throw new Error(`GET ${url} failed: HTTP ${response.status}`);
   return response;
 }

@@ -45,6 +45,8 @@ export function installDynamoDbLocal(log: Log = stderrLog): Promise<string> {
   );
 }
 
+let warnedAllInterfaces = false;
+
 export interface DynamoDbLocalOptions {
   /** Directory of the sqlite database (created if missing); undefined = in memory. */
   dbPath?: string;
@@ -58,6 +60,12 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
   const lib = join(home, 'lib');
   const launcherDir = join(home, 'launcher');
   const useLauncher = await exists(join(launcherDir, `${LAUNCHER}.class`));
+  if (!useLauncher && !warnedAllInterfaces) {
+    warnedAllInterfaces = true;
+    stderrLog(
+      `DynamoDB Local listens on all interfaces: ${LAUNCHER} was not compiled (no javac at fetch time)`,
+    );
+  }
   const storage = opts.dbPath ? ['-dbPath', resolve(opts.dbPath)] : ['-inMemory'];
   if (opts.dbPath) await mkdir(opts.dbPath, { recursive: true });
 

@@ -2,10 +2,10 @@
 // plus the analysis-common module for the `cjk` analyzer. Started directly with `java`, not
 // bin/opensearch: the script starts three extra JVMs (version check, keystore, options parser) and
 // writes GC logs into the shared cache.
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { installOnce } from './cache.js';
+import { installOnce, isAlive } from './cache.js';
 import { freePort } from './free-port.js';
 import { findJava } from './java.js';
 import { type Log, stderrLog } from './log.js';
@@ -21,12 +21,12 @@ const KEY = `opensearch-${VERSION}-${RECIPE_REVISION}`;
 export async function installOpenSearch(log: Log = stderrLog): Promise<string> {
   const dir = await installOnce(
     KEY,
-    async (dir) => {
-      const downloads = join(dir, 'downloads');
+    async (tmp) => {
+      const downloads = join(tmp, 'downloads');
       await copyDependencies('opensearch', downloads, log);
       const java = await findJava();
-      await extractZip(join(downloads, 'opensearch.zip'), dir, dirname(java.java));
-      const module = join(dir, `opensearch-${VERSION}`, 'modules', 'analysis-common');
+      await extractZip(join(downloads, 'opensearch.zip'), tmp, dirname(java.java));
+      const module = join(tmp, `opensearch-${VERSION}`, 'modules', 'analysis-common');
       await mkdir(module, { recursive: true });
       await rename(join(downloads, 'analysis-common.jar'), join(module, `analysis-common-${VERSION}.jar`));
       // Same descriptor as the module in the full distribution. It is declared there as extending
@@ -69,6 +69,21 @@ rootLogger.level = info
 rootLogger.appenderRef.console.ref = console
 `;
 
+const INSTANCE_PREFIX = 'chat-opensearch-';
+const OWNER_FILE = 'owner.pid';
+
+/** Instance dirs of Node processes that died without stop() (SIGKILL, crash) would pile up in /tmp. */
+async function sweepStaleInstances(): Promise<void> {
+  const entries = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const name of entries.filter((n) => n.startsWith(INSTANCE_PREFIX))) {
+    const dir = join(tmpdir(), name);
+    const owner = Number.parseInt(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(owner) && !isAlive(owner)) {
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}
+
 export async function startOpenSearch(opts: OpenSearchOptions = {}): Promise<RunningEngine> {
   const home = await installOpenSearch();
   const java = await findJava(process.env.OPENSEARCH_JAVA_HOME);
@@ -79,10 +94,12 @@ export async function startOpenSearch(opts: OpenSearchOptions = {}): Promise<Run
         'Set OPENSEARCH_JAVA_HOME to a JDK 17 or 21.',
     );
   }
+  await sweepStaleInstances();
   return startOnPort(opts.port, async (port) => {
     // Per-instance config/logs/tmp: OpenSearch writes its keystore into the config dir, and two
     // instances must not share it.
-    const instance = await mkdtemp(join(tmpdir(), 'chat-opensearch-'));
+    const instance = await mkdtemp(join(tmpdir(), INSTANCE_PREFIX));
+    await writeFile(join(instance, OWNER_FILE), `${process.pid}\n`);
     const dataPath = opts.dataPath ? resolve(opts.dataPath) : join(instance, 'data');
     await mkdir(dataPath, { recursive: true });
     await mkdir(join(instance, 'config'));

@@ -62,6 +62,10 @@ export async function startEngine(spec: EngineSpec): Promise<RunningEngine> {
       }
       if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
     });
+    // A last line without newline (e.g. a fatal error just before exit).
+    stream?.on('end', () => {
+      if (partial) tail.push(partial);
+    });
   };
   collect(child.stdout);
   collect(child.stderr);

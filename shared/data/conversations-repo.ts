@@ -104,3 +104,12 @@ export async function listMembers(conversationId: string, deps: Deps = {}): Prom
     ExpressionAttributeValues: { ':c': conversationId },
   });
 }
+
+/** One user's list entry for a conversation (holds the read position). */
+export async function getUserConversation(userId: string, conversationId: string, deps: Deps = {}) {
+  const { client, t } = env(deps);
+  const res = await client.send(
+    new GetCommand({ TableName: t.userConversations, Key: { userId, conversationId }, ConsistentRead: true }),
+  );
+  return res.Item as UserConversationItem | undefined;
+}

@@ -38,3 +38,21 @@ export const id = z
   .min(1)
   .max(128)
   .regex(/^[\w.:=-]+$/, 'is not a valid id');
+
+/** Contract bounds on message text; longer text is 413, not 400. */
+export const MAX_TEXT_CHARS = 4000;
+export const clientMessageId = z.string().min(1).max(64);
+export const messageText = z.string().min(1);
+export const seq = z.number().int().min(0);
+
+export const sendMessageBody = z.object({ clientMessageId, text: messageText });
+export const historyQuery = z.object({
+  afterSeq: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const groupBody = z.object({
+  name: z.string().trim().min(1).max(64),
+  memberIds: z.array(id).max(1000),
+});
+export const addMembersBody = z.object({ userIds: z.array(id).min(1).max(1000) });
+export const markReadBody = z.object({ seq });

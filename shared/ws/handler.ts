@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import { pushToConnections } from '../domain/push.js';
 import { InvalidRequestError, PayloadTooLargeError, toAppError, UnauthorizedError } from '../errors.js';
 import { logger } from '../logger.js';
 
@@ -18,6 +19,16 @@ export interface WsRequest {
   readonly frame: Record<string, unknown>;
   /** The client's own `requestId`, echoed in the answer. */
   readonly clientRequestId: string | undefined;
+  /** Posts a frame to the calling connection now, through `@connections` (requestId echoed). */
+  reply(frame: WsReply): Promise<void>;
+}
+
+export interface WsRouteOptions {
+  /**
+   * One-way routes have no route response: answers and errors go through `@connections`, so a route
+   * can acknowledge first and keep working (fan-out) without the client waiting.
+   */
+  readonly oneWay?: boolean;
 }
 
 /** What a route answers the calling connection; `undefined` answers nothing. */
@@ -49,27 +60,28 @@ function clientRequestIdOf(body: string | undefined): string | undefined {
 }
 
 /**
- * Wraps a two-way WebSocket route: the reply (or the contract's `error` frame) is the route response,
- * so the calling connection gets it without a `@connections` round trip. The connection stays open.
+ * Wraps a WebSocket route. Two-way routes answer with the route response (no `@connections` round
+ * trip); one-way routes answer through `@connections`. Errors become the contract's `error` frame and
+ * the connection stays open.
  */
-export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>) {
+export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, options: WsRouteOptions = {}) {
   const core = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
     const clientRequestId = clientRequestIdOf(event.body);
+    const connectionId = event.requestContext.connectionId;
+    const withId = (frame: WsReply) => (clientRequestId ? { ...frame, requestId: clientRequestId } : frame);
     const userId = event.requestContext.authorizer?.userId;
     if (!userId) throw new UnauthorizedError();
     const frame = parseFrame(event.body);
-    const reply = await run({
-      event,
-      connectionId: event.requestContext.connectionId,
-      userId,
-      frame,
-      clientRequestId,
-    });
-    if (!reply) return { statusCode: 200 };
-    return {
-      statusCode: 200,
-      body: JSON.stringify(clientRequestId ? { ...reply, requestId: clientRequestId } : reply),
+    const reply = async (answer: WsReply) => {
+      await pushToConnections([connectionId], withId(answer));
     };
+    const answer = await run({ event, connectionId, userId, frame, clientRequestId, reply });
+    if (!answer) return { statusCode: 200 };
+    if (options.oneWay) {
+      await reply(answer);
+      return { statusCode: 200 };
+    }
+    return { statusCode: 200, body: JSON.stringify(withId(answer)) };
   };
   return middy<WsEvent, APIGatewayProxyResultV2, Error, Context>(core)
     .before(async ({ event }) => {
@@ -85,9 +97,12 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>) {
       else if (err.status >= 500) logger.error('frame failed', { error: request.error as Error });
       const message = err.status < 500 || err.code === 'unavailable' ? err.message : 'Internal error';
       const requestId = clientRequestIdOf(request.event.body);
-      request.response = {
-        statusCode: 200,
-        body: JSON.stringify({ type: 'error', code: err.code, message, ...(requestId ? { requestId } : {}) }),
-      };
+      const frame = { type: 'error', code: err.code, message, ...(requestId ? { requestId } : {}) };
+      if (options.oneWay) {
+        await pushToConnections([request.event.requestContext.connectionId], frame);
+        request.response = { statusCode: 200 };
+      } else {
+        request.response = { statusCode: 200, body: JSON.stringify(frame) };
+      }
     });
 }

@@ -1,0 +1,171 @@
+import type { DocClient } from '#shared/clients/dynamodb.js';
+
+/** Data-plane operations that accept `ReturnConsumedCapacity`; others are passed through untouched. */
+const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+export interface OpTotals {
+  calls: number;
+  failed: number;
+  /** Calls whose response carried ConsumedCapacity. */
+  reportedCalls: number;
+  /** Sum of the CapacityUnits DynamoDB (Local) reported. */
+  reported: number;
+  /** The same from item sizes and the published pricing rules (see `estimate`). */
+  estimated: number;
+  /** Reported units per table (TransactWriteItems and BatchGetItem report one entry per table). */
+  reportedByTable: Map<string, number>;
+  kind: 'read' | 'write';
+}
+
+interface ConsumedCapacity {
+  TableName?: string;
+  CapacityUnits?: number;
+}
+
+/**
+ * Sums consumed capacity per DynamoDB operation for every call made through a document client: a
+ * middleware asks for `ReturnConsumedCapacity: TOTAL` and adds up what comes back (an object for
+ * single-item calls, an array for transactions and batches). Install it once; `reset` between phases.
+ */
+export class CapacityMeter {
+  private ops = new Map<string, OpTotals>();
+
+  install(client: DocClient): void {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const op = String(context.commandName ?? '').replace(/Command$/, '');
+        const kind = READS.has(op) ? 'read' : WRITES.has(op) ? 'write' : undefined;
+        if (!kind) return next(args);
+        const input = { ...(args.input as Record<string, unknown>), ReturnConsumedCapacity: 'TOTAL' };
+        const totals = this.totals(op, kind);
+        totals.calls++;
+        let result: Awaited<ReturnType<typeof next>>;
+        try {
+          result = await next({ ...args, input });
+        } catch (err) {
+          // A cancelled transaction or failed condition reports no capacity (it does consume some on AWS).
+          totals.failed++;
+          throw err;
+        }
+        const output = result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] } & Record<
+          string,
+          unknown
+        >;
+        const consumed = output.ConsumedCapacity;
+        if (consumed !== undefined) {
+          totals.reportedCalls++;
+          for (const c of Array.isArray(consumed) ? consumed : [consumed]) {
+            const units = c.CapacityUnits ?? 0;
+            totals.reported += units;
+            const table = c.TableName ?? '?';
+            totals.reportedByTable.set(table, (totals.reportedByTable.get(table) ?? 0) + units);
+          }
+        }
+        totals.estimated += estimate(op, input, output);
+        return result;
+      },
+      { step: 'initialize', name: 'benchConsumedCapacity', override: true },
+    );
+  }
+
+  reset(): void {
+    this.ops = new Map();
+  }
+
+  snapshot(): Map<string, OpTotals> {
+    return this.ops;
+  }
+
+  private totals(op: string, kind: 'read' | 'write'): OpTotals {
+    let t = this.ops.get(op);
+    if (!t) {
+      t = {
+        calls: 0,
+        failed: 0,
+        reportedCalls: 0,
+        reported: 0,
+        estimated: 0,
+        reportedByTable: new Map(),
+        kind,
+      };
+      this.ops.set(op, t);
+    }
+    return t;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Capacity from item sizes, for when the database does not report it (and as a cross-check).
+// Rules: strongly consistent read 1 RCU per 4 KB (eventually consistent half), standard write 1 WCU per
+// 1 KB, transactional write 2 WCU per 1 KB per item. Assumptions, stated in the output: a ConditionCheck
+// costs like a transactional write of its item; Update/Delete/ConditionCheck items, whose stored size
+// the request does not show, are under 1 KB; every read request costs at least one unit (also an empty
+// Query).
+
+const KB = 1024;
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** DynamoDB's size of a value as the document client writes it (approximate for numbers). */
+export function valueSize(v: unknown): number {
+  if (typeof v === 'string') return utf8(v);
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    const digits = String(v).replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+    return Math.ceil(Math.max(1, digits.length) / 2) + 1;
+  }
+  if (typeof v === 'boolean' || v === null || v === undefined) return 1;
+  if (v instanceof Uint8Array) return v.byteLength;
+  if (v instanceof Set) return [...v].reduce<number>((n, e) => n + valueSize(e), 0);
+  if (Array.isArray(v)) return 3 + v.reduce<number>((n, e) => n + 1 + valueSize(e), 0);
+  if (typeof v === 'object') {
+    return 3 + Object.entries(v as object).reduce((n, [k, e]) => n + 1 + utf8(k) + valueSize(e), 0);
+  }
+  return 0;
+}
+
+export function itemSize(item: Record<string, unknown>): number {
+  return Object.entries(item).reduce((n, [k, v]) => n + utf8(k) + valueSize(v), 0);
+}
+
+const readUnits = (bytes: number, consistent: boolean) =>
+  Math.max(1, Math.ceil(bytes / (4 * KB))) * (consistent ? 1 : 0.5);
+
+type Item = Record<string, unknown>;
+
+function estimate(op: string, input: Item, output: Item): number {
+  const consistent = input.ConsistentRead === true;
+  switch (op) {
+    case 'GetItem':
+      return readUnits(output.Item ? itemSize(output.Item as Item) : 0, consistent);
+    case 'Query':
+    case 'Scan':
+      // Items read before any filter; the response only shows those that passed it.
+      return readUnits(
+        ((output.Items as Item[] | undefined) ?? []).reduce((n, i) => n + itemSize(i), 0),
+        consistent,
+      );
+    case 'BatchGetItem': {
+      const responses = (output.Responses as Record<string, Item[]> | undefined) ?? {};
+      const requested =
+        (input.RequestItems as Record<string, { ConsistentRead?: boolean }> | undefined) ?? {};
+      let units = 0;
+      for (const [table, items] of Object.entries(responses)) {
+        for (const i of items) units += readUnits(itemSize(i), requested[table]?.ConsistentRead === true);
+      }
+      return units;
+    }
+    case 'PutItem':
+      return Math.max(1, Math.ceil(itemSize(input.Item as Item) / KB));
+    case 'UpdateItem':
+    case 'DeleteItem':
+      return 1;
+    case 'TransactWriteItems':
+      return ((input.TransactItems as Item[] | undefined) ?? []).reduce((n, t) => {
+        const put = t.Put as { Item: Item } | undefined;
+        const bytes = put ? itemSize(put.Item) : 0;
+        return n + 2 * Math.max(1, Math.ceil(bytes / KB));
+      }, 0);
+    default:
+      return 0;
+  }
+}

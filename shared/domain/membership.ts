@@ -1,0 +1,16 @@
+import { type ConversationItem, getConversation, getMember } from '../data/conversations-repo.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
+
+/**
+ * The conversation, if the user is a member now (membership row, strongly consistent); 404 when it
+ * does not exist, 403 `not_a_member` otherwise, so an outsider learns nothing of its content.
+ */
+export async function requireMember(conversationId: string, userId: string): Promise<ConversationItem> {
+  const [conversation, member] = await Promise.all([
+    getConversation(conversationId),
+    getMember(conversationId, userId),
+  ]);
+  if (!conversation) throw new NotFoundError('Conversation not found');
+  if (!member) throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
+  return conversation;
+}

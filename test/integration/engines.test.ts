@@ -1,0 +1,204 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  installDynamoDbLocal,
+  installElasticMq,
+  installOpenSearch,
+  type RunningEngine,
+  startDynamoDbLocal,
+  startElasticMq,
+  startOpenSearch,
+} from '#local/engines/index.js';
+
+// The first run downloads the engines (a few minutes); later runs only start them.
+const FETCH_TIMEOUT = 20 * 60_000;
+const ENGINE_TIMEOUT = 4 * 60_000;
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const startupTimes: string[] = [];
+
+beforeAll(async () => {
+  await installDynamoDbLocal();
+  await installElasticMq();
+  await installOpenSearch();
+}, FETCH_TIMEOUT);
+
+afterAll(() => {
+  if (startupTimes.length) console.info(`engine startup: ${startupTimes.join(', ')}`);
+});
+
+/** Starts an engine for one test and always stops it, even when an assertion fails. */
+async function withEngine<T>(
+  start: Promise<RunningEngine>,
+  use: (e: RunningEngine) => Promise<T>,
+): Promise<T> {
+  const engine = await start;
+  startupTimes.push(`${engine.name} ${engine.startupMs} ms`);
+  try {
+    expect(engine.endpoint).toBe(`http://127.0.0.1:${engine.port}`);
+    return await use(engine);
+  } finally {
+    await engine.stop();
+  }
+}
+
+/** The engine must not be reachable through the machine's other addresses (when it has any). */
+async function expectLoopbackOnly(port: number): Promise<void> {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!external) return;
+  const outcome = await new Promise<string>((resolve) => {
+    const socket = connect({ host: external.address, port, timeout: 2_000 });
+    const done = (result: string) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.once('connect', () => done('connected'));
+    socket.once('timeout', () => done('timeout'));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? 'error'));
+  });
+  expect(outcome, `port ${port} answered on ${external.address}`).not.toBe('connected');
+}
+
+function dynamo(engine: RunningEngine): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials });
+}
+
+async function createTable(client: DynamoDBClient, name: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
+}
+
+describe('DynamoDB Local', () => {
+  it(
+    'runs in memory: create a table, put and get an item',
+    async () => {
+      await withEngine(startDynamoDbLocal({}), async (engine) => {
+        await expectLoopbackOnly(engine.port);
+        const client = dynamo(engine);
+        await createTable(client, 'things');
+        await client.send(
+          new PutItemCommand({ TableName: 'things', Item: { pk: { S: 'a' }, n: { N: '1' } } }),
+        );
+        const got = await client.send(new GetItemCommand({ TableName: 'things', Key: { pk: { S: 'a' } } }));
+        expect(got.Item).toEqual({ pk: { S: 'a' }, n: { N: '1' } });
+        client.destroy();
+      });
+    },
+    ENGINE_TIMEOUT,
+  );
+
+  it(
+    'keeps committed writes in dbPath across a SIGKILL',
+    async () => {
+      const dbPath = await mkdtemp(join(tmpdir(), 'engines-test-dynamodb-'));
+      try {
+        await withEngine(startDynamoDbLocal({ dbPath }), async (engine) => {
+          const client = dynamo(engine);
+          await createTable(client, 'durable');
+          await client.send(
+            new PutItemCommand({ TableName: 'durable', Item: { pk: { S: 'k' }, v: { S: '你好' } } }),
+          );
+          client.destroy();
+          process.kill(engine.pid, 'SIGKILL');
+        });
+        await withEngine(startDynamoDbLocal({ dbPath }), async (engine) => {
+          const client = dynamo(engine);
+          const got = await client.send(
+            new GetItemCommand({ TableName: 'durable', Key: { pk: { S: 'k' } } }),
+          );
+          expect(got.Item).toEqual({ pk: { S: 'k' }, v: { S: '你好' } });
+          client.destroy();
+        });
+      } finally {
+        await rm(dbPath, { recursive: true, force: true });
+      }
+    },
+    ENGINE_TIMEOUT,
+  );
+});
+
+describe('ElasticMQ', () => {
+  it(
+    'sends and receives a message with the AWS JSON protocol',
+    async () => {
+      await withEngine(startElasticMq({}), async (engine) => {
+        await expectLoopbackOnly(engine.port);
+        const sqs = new SQSClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials });
+        const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'jobs' }));
+        expect(QueueUrl).toBe(`${engine.endpoint}/000000000000/jobs`);
+        await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'hello 世界' }));
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5, MaxNumberOfMessages: 1 }),
+        );
+        expect(Messages?.map((m) => m.Body)).toEqual(['hello 世界']);
+        sqs.destroy();
+      });
+    },
+    ENGINE_TIMEOUT,
+  );
+});
+
+describe('OpenSearch', () => {
+  it(
+    'finds Chinese and Japanese words with the cjk analyzer',
+    async () => {
+      await withEngine(startOpenSearch({}), async (engine) => {
+        await expectLoopbackOnly(engine.port);
+        const call = async (method: string, path: string, body?: unknown) => {
+          const response = await fetch(`${engine.endpoint}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json' },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          const json = (await response.json()) as Record<string, unknown>;
+          expect(response.ok, JSON.stringify(json)).toBe(true);
+          return json;
+        };
+        await call('PUT', '/messages', {
+          settings: { number_of_shards: 1, number_of_replicas: 0 },
+          mappings: { properties: { text: { type: 'text', analyzer: 'cjk' } } },
+        });
+        const docs = ['大家好，你好世界！', '今天天气很好', 'こんにちは、東京', 'plain english hello'];
+        for (const [i, text] of docs.entries()) await call('PUT', `/messages/_doc/${i}`, { text });
+        await call('POST', '/messages/_refresh');
+
+        const search = async (query: string) => {
+          const result = await call('POST', '/messages/_search', {
+            query: { match_phrase: { text: query } },
+          });
+          const { hits } = result.hits as { hits: Array<{ _id: string }> };
+          return hits.map((h) => h._id).sort();
+        };
+        expect(await search('你好')).toEqual(['0']);
+        expect(await search('天气')).toEqual(['1']);
+        expect(await search('東京')).toEqual(['2']);
+        expect(await search('hello')).toEqual(['3']);
+      });
+    },
+    ENGINE_TIMEOUT,
+  );
+});
