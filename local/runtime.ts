@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { synthTemplate } from '#infra/synth.js';
@@ -27,6 +27,9 @@ export interface LocalRuntime {
   readonly environment: Record<string, string>;
   stop(): Promise<void>;
 }
+
+/** Written into a persistent data directory while the runtime runs. */
+export const RUNTIME_INFO_FILE = 'runtime.json';
 
 /** The WebSocket stage name the template deploys; it appears in event request contexts. */
 const WS_STAGE = 'local';
@@ -71,6 +74,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await lambdas.warmUp();
     const http = await startHttpFront(topology.http, lambdas, options.httpPort);
     stops.push(() => http.close());
+    if (dataDir) {
+      // Lets operational commands (invariant checker, backfill) find the running engines.
+      const info = { httpUrl: http.url, wsUrl: ws.url, dynamoEndpoint: dynamo.endpoint, pid: process.pid };
+      await writeFile(join(dataDir, RUNTIME_INFO_FILE), JSON.stringify(info, null, 2));
+      stops.push(() => rm(join(dataDir, RUNTIME_INFO_FILE), { force: true }));
+    }
     return { httpUrl: http.url, wsUrl: ws.url, dynamoEndpoint: dynamo.endpoint, environment, stop };
   } catch (err) {
     await stop();
