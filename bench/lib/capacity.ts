@@ -15,6 +15,7 @@ export interface OpTotals {
   estimated: number;
   /** Reported units per table (TransactWriteItems and BatchGetItem report one entry per table). */
   reportedByTable: Map<string, number>;
+  estimatedByTable: Map<string, number>;
   kind: 'read' | 'write';
 }
 
@@ -62,7 +63,10 @@ export class CapacityMeter {
             totals.reportedByTable.set(table, (totals.reportedByTable.get(table) ?? 0) + units);
           }
         }
-        totals.estimated += estimate(op, input, output);
+        for (const [table, units] of estimate(op, input, output)) {
+          totals.estimated += units;
+          totals.estimatedByTable.set(table, (totals.estimatedByTable.get(table) ?? 0) + units);
+        }
         return result;
       },
       { step: 'initialize', name: 'benchConsumedCapacity', override: true },
@@ -87,6 +91,7 @@ export class CapacityMeter {
         reported: 0,
         estimated: 0,
         reportedByTable: new Map(),
+        estimatedByTable: new Map(),
         kind,
       };
       this.ops.set(op, t);
@@ -132,40 +137,46 @@ const readUnits = (bytes: number, consistent: boolean) =>
 
 type Item = Record<string, unknown>;
 
-function estimate(op: string, input: Item, output: Item): number {
+/** Units per table for one successful call. */
+function estimate(op: string, input: Item, output: Item): Array<[string, number]> {
+  const table = String(input.TableName ?? '?');
   const consistent = input.ConsistentRead === true;
   switch (op) {
     case 'GetItem':
-      return readUnits(output.Item ? itemSize(output.Item as Item) : 0, consistent);
+      return [[table, readUnits(output.Item ? itemSize(output.Item as Item) : 0, consistent)]];
     case 'Query':
     case 'Scan':
-      // Items read before any filter; the response only shows those that passed it.
-      return readUnits(
-        ((output.Items as Item[] | undefined) ?? []).reduce((n, i) => n + itemSize(i), 0),
-        consistent,
-      );
+      // Items read before any filter count too; the response only shows those that passed it.
+      return [
+        [
+          table,
+          readUnits(
+            ((output.Items as Item[] | undefined) ?? []).reduce((n, i) => n + itemSize(i), 0),
+            consistent,
+          ),
+        ],
+      ];
     case 'BatchGetItem': {
       const responses = (output.Responses as Record<string, Item[]> | undefined) ?? {};
       const requested =
         (input.RequestItems as Record<string, { ConsistentRead?: boolean }> | undefined) ?? {};
-      let units = 0;
-      for (const [table, items] of Object.entries(responses)) {
-        for (const i of items) units += readUnits(itemSize(i), requested[table]?.ConsistentRead === true);
-      }
-      return units;
+      return Object.entries(responses).map(([t, items]) => [
+        t,
+        items.reduce((n, i) => n + readUnits(itemSize(i), requested[t]?.ConsistentRead === true), 0),
+      ]);
     }
     case 'PutItem':
-      return Math.max(1, Math.ceil(itemSize(input.Item as Item) / KB));
+      return [[table, Math.max(1, Math.ceil(itemSize(input.Item as Item) / KB))]];
     case 'UpdateItem':
     case 'DeleteItem':
-      return 1;
+      return [[table, 1]];
     case 'TransactWriteItems':
-      return ((input.TransactItems as Item[] | undefined) ?? []).reduce((n, t) => {
-        const put = t.Put as { Item: Item } | undefined;
-        const bytes = put ? itemSize(put.Item) : 0;
-        return n + 2 * Math.max(1, Math.ceil(bytes / KB));
-      }, 0);
+      return ((input.TransactItems as Item[] | undefined) ?? []).map((t) => {
+        const [action] = Object.values(t) as Array<{ TableName: string; Item?: Item }>;
+        const bytes = action?.Item ? itemSize(action.Item) : 0;
+        return [String(action?.TableName ?? '?'), 2 * Math.max(1, Math.ceil(bytes / KB))];
+      });
     default:
-      return 0;
+      return [];
   }
 }

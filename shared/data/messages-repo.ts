@@ -33,9 +33,10 @@ export const guardKey = (senderId: string, clientMessageId: string) => `${sender
 export interface ConversationSnapshot {
   conversationId: string;
   lastSeq: number;
+  /** Bumped by every membership change: members cached with it are exactly the members at commit. */
+  version: number;
   type: ConversationItem['type'];
   memberCount: number;
-  /** The pair, for a direct conversation (fixed for its lifetime); groups read their members table. */
   memberIds: string[];
 }
 
@@ -46,7 +47,7 @@ export type AppendResult =
 
 /**
  * One transaction per message: the conversation's `lastSeq` advanced by exactly one (on condition it
- * is still the snapshot's and the conversation still active), the message stored
+ * is still the snapshot's, its membership version unchanged and the conversation still active), the message stored
  * under that seq, the sender's client-message-id guard, the membership check and, for a direct
  * conversation, the friendship check.
  */
@@ -72,11 +73,12 @@ export async function appendMessage(
         TableName: t.conversations,
         Key: { conversationId: snapshot.conversationId },
         UpdateExpression: 'SET lastSeq = :seq, lastMessage = :summary, lastActivityAt = :now',
-        ConditionExpression: 'lastSeq = :prev AND #status = :active',
+        ConditionExpression: 'lastSeq = :prev AND version = :version AND #status = :active',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':seq': message.seq,
           ':prev': snapshot.lastSeq,
+          ':version': snapshot.version,
           ':active': 'active',
           ':summary': summary,
           ':now': message.createdAt,

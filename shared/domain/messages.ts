@@ -62,20 +62,27 @@ export interface SendOutcome {
 }
 
 /**
- * Warm-container cache of conversation snapshots. Safe because the transaction re-checks what it relies
- * on (lastSeq, status, the sender's membership, the friendship) and a stale snapshot is refreshed from
- * the failed condition's old image.
+ * Warm-container cache of conversation snapshots with their member lists. Safe because the transaction
+ * re-checks what it relies on (lastSeq, membership version, status, the sender's membership, the
+ * friendship) and a stale snapshot is refreshed from the failed condition's old image; the member
+ * list is reloaded only when the membership version moved.
  */
 const snapshots = new Map<string, ConversationSnapshot>();
 const SNAPSHOT_CACHE_MAX = 1000;
 
-function snapshotOf(c: ConversationItem): ConversationSnapshot {
+/** A snapshot of a conversation with its members as of the conversation's current version. */
+async function snapshotOf(
+  c: ConversationItem,
+  previous?: ConversationSnapshot,
+): Promise<ConversationSnapshot> {
+  const memberIds = previous && previous.version === c.version ? previous.memberIds : await memberIdsOf(c);
   return {
     conversationId: c.conversationId,
     lastSeq: c.lastSeq,
+    version: c.version,
     type: c.type,
     memberCount: c.memberCount,
-    memberIds: c.type === 'direct' ? (c.memberIds ?? []) : [],
+    memberIds,
   };
 }
 
@@ -87,11 +94,12 @@ function remember(s: ConversationSnapshot): void {
 async function freshSnapshot(conversationId: string, me: string): Promise<ConversationSnapshot> {
   const c = await getConversation(conversationId);
   if (!c) throw new NotFoundError('Conversation not found');
-  if (c.type === 'direct' && !(c.memberIds ?? []).includes(me)) {
+  const snapshot = await snapshotOf(c);
+  // Outsiders learn nothing, not even the conversation's state.
+  if (!snapshot.memberIds.includes(me))
     throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
-  }
   if (c.status !== 'active') throw new ForbiddenError(`Conversation is ${c.status}`);
-  return snapshotOf(c);
+  return snapshot;
 }
 
 /**
@@ -148,7 +156,7 @@ export async function sendMessage(
           throw new NotFoundError('Conversation not found');
         }
         if (current.status !== 'active') throw new ForbiddenError(`Conversation is ${current.status}`);
-        snapshot = snapshotOf(current);
+        snapshot = await snapshotOf(current, snapshot);
         remember(snapshot);
         throw new RetryableError('another sender took this seq', { fresh: true });
       }
@@ -161,7 +169,7 @@ export async function sendMessage(
   return {
     message: toMessage(outcome.item),
     duplicate: outcome.duplicate,
-    memberIds: snapshot.type === 'direct' ? snapshot.memberIds : await groupMemberIds(conversationId),
+    memberIds: snapshot.memberIds,
     inlineFanout: outcome.item.fanout !== 'stream',
     conflicts,
   };

@@ -4,7 +4,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { connectionsClient } from '../clients/connections.js';
-import { deleteConnection, listUserConnections } from '../data/connections-repo.js';
+import { deleteConnection, listConnectionsOfUsers } from '../data/connections-repo.js';
 import { logger } from '../logger.js';
 
 /** Posts in flight at once per fan-out: enough to hide latency, few enough not to hit API limits. */
@@ -54,11 +54,8 @@ export async function pushToConnections(
 
 /** Sends an event to every open connection of each user, except the excluded connection. */
 export async function pushToUsers(userIds: readonly string[], event: unknown, exceptConnectionId?: string) {
-  const lists = await Promise.all(userIds.map((id) => listUserConnections(id)));
-  const ids = lists
-    .flat()
-    .map((c) => c.connectionId)
-    .filter((id) => id !== exceptConnectionId);
+  const connections = await listConnectionsOfUsers(userIds);
+  const ids = connections.map((c) => c.connectionId).filter((id) => id !== exceptConnectionId);
   return pushToConnections(ids, event);
 }
 

@@ -28,14 +28,21 @@ describe('WebSocket connection records', () => {
     expect(res).toMatchObject({ statusCode: 200 });
     const [conn] = await listUserConnections(userId);
     expect(conn?.connectionId).toBe(connectionId);
-    const items = (await scanAll('connections')).filter((i) => i.connectionId === connectionId);
-    expect(items).toHaveLength(2);
-    for (const item of items) {
-      expect(item.expiresAt).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + CONNECTION_TTL_SECONDS);
+    const items = await scanAll('connections');
+    const meta = items.find((i) => i.connectionId === connectionId);
+    const list = items.find((i) => i.pk === `USER#${userId}`);
+    expect(meta).toMatchObject({ userId });
+    expect(Object.keys(list?.conns ?? {})).toEqual([connectionId]);
+    const horizon = Math.ceil(Date.now() / 1000) + CONNECTION_TTL_SECONDS;
+    for (const ttl of [meta?.expiresAt, list?.expiresAt, list?.conns[connectionId].expiresAt]) {
+      expect(ttl).toBeGreaterThan(Date.now() / 1000);
+      expect(ttl).toBeLessThanOrEqual(horizon);
     }
     await disconnect(wsEvent('$disconnect', connectionId));
     expect(await listUserConnections(userId)).toEqual([]);
-    expect((await scanAll('connections')).filter((i) => i.connectionId === connectionId)).toEqual([]);
+    const after = await scanAll('connections');
+    expect(after.filter((i) => i.connectionId === connectionId)).toEqual([]);
+    expect(after.find((i) => i.pk === `USER#${userId}`)?.conns).toEqual({});
   });
 
   it('refuses $connect without an authorizer verdict', async () => {
