@@ -80,7 +80,8 @@ interface Segment {
  * perform the step, and for an `invoke` step call `report(outcome)` before asking again.
  *
  * - Success: the range is done.
- * - Partial failure: records before the lowest failed one are done; the rest is retried (one retry used).
+ * - Partial failure: records before the lowest failed one are done; the rest is retried. Retries count the
+ *   failures of the record the retry starts with (a partial failure at the same record uses one more).
  * - Failure with bisection on and more than one record: the range is split in two halves, processed in
  *   order; splitting uses no retry. Otherwise the same range is retried (one retry used).
  * - More than `maximumRetryAttempts` retries: the range goes to the on-failure destination.
@@ -145,6 +146,8 @@ export class BatchPlan {
       const firstFailed = Math.min(Math.max(outcome.firstFailed, 0), seg.end - seg.start);
       seg.start += firstFailed;
       this.lastFunctionError = undefined;
+      // Retries count failures of the record at the checkpoint: when it moved, the new one failed once.
+      if (firstFailed > 0) seg.retries = 0;
       this.retryOrGiveUp(seg);
       return firstFailed > 0 ? { succeeded: { start, end: start + firstFailed } } : {};
     }

@@ -41,8 +41,13 @@ export interface StreamTriggerOptions {
   readonly accountId?: string;
   /** Only run the mappings this accepts (e.g. those whose function the runtime can load). */
   readonly include?: (mapping: StreamMapping) => boolean;
-  /** Delay between polls of a shard that is at its tip; default 50 ms. A full page is followed at once. */
+  /**
+   * Delay between polls of a shard that is at its tip while records came in the last 10 s; default 50 ms.
+   * A full page is followed at once.
+   */
   readonly pollIntervalMs?: number;
+  /** Delay between polls of a shard that has been quiet for 10 s; default 100 ms. */
+  readonly idlePollIntervalMs?: number;
   /** How often shards are listed again (DescribeStream) to find new ones; default 2000 ms. */
   readonly discoveryIntervalMs?: number;
   /** Backoff before retries of a failed batch; default 20 ms doubling up to 1000 ms. */
@@ -105,6 +110,8 @@ export interface StreamTriggers {
 
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 - 16 * 1024;
 const GET_RECORDS_MAX = 1000;
+/** A shard with no new records for this long is polled at the idle interval. */
+const QUIET_AFTER_MS = 10_000;
 /** DynamoDB Local truncates ApproximateCreationDateTime to the minute (AWS: the second). */
 const CREATION_TIME_SLACK_MS = 60_000;
 
@@ -117,8 +124,19 @@ export async function startStreamTriggers(options: StreamTriggerOptions): Promis
   const mappings = readStreamMappings(options.template).filter(
     (m) => m.enabled && (options.include?.(m) ?? true),
   );
+  for (const m of mappings) {
+    if (!lookup(options.tableNames, m.tableId)) {
+      throw new Error(`Stream mapping ${m.id}: no local table name for ${m.tableId}`);
+    }
+  }
   const ctx = new Context(options);
-  const runners = mappings.map((m) => new MappingRunner(ctx, m));
+  let runners: MappingRunner[];
+  try {
+    runners = mappings.map((m) => new MappingRunner(ctx, m));
+  } catch (err) {
+    ctx.destroy();
+    throw err;
+  }
   await Promise.all(runners.map((r) => r.start()));
 
   let stopping: Promise<void> | undefined;
@@ -217,6 +235,7 @@ class Context {
   readonly region: string;
   readonly accountId: string;
   readonly pollIntervalMs: number;
+  readonly idlePollIntervalMs: number;
   readonly discoveryIntervalMs: number;
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
   readonly dynamodb: DynamoDBClient;
@@ -231,6 +250,7 @@ class Context {
     this.region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
     this.accountId = options.accountId ?? '000000000000';
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.idlePollIntervalMs = Math.max(this.pollIntervalMs, options.idlePollIntervalMs ?? 100);
     this.discoveryIntervalMs = options.discoveryIntervalMs ?? 2000;
     this.backoff = options.retryBackoff ?? { initialMs: 20, maxMs: 1000 };
     this.log = options.log ?? defaultLog;
@@ -248,11 +268,6 @@ class Context {
 
   get signal(): AbortSignal {
     return this.abort.signal;
-  }
-
-  lookup(map: StreamTriggerOptions['tableNames'] | undefined, key: string): string | undefined {
-    if (!map) return undefined;
-    return map instanceof Map ? map.get(key) : (map as Record<string, string>)[key];
   }
 
   sqsFor(queueUrl: string): SQSClient {
@@ -289,7 +304,7 @@ class Context {
 const defaultLog: StreamLog = (level, message) => {
   if (level === 'error') console.error(`[streams] ${message}`);
   else if (level === 'warn') console.warn(`[streams] ${message}`);
-  else if (level === 'info' && process.env.CHAT_STREAMS_DEBUG) console.info(`[streams] ${message}`);
+  else if (process.env.CHAT_STREAMS_DEBUG) console.info(`[streams] ${level}: ${message}`);
 };
 
 /** One event source mapping: its stream, shards, checkpoint and counters. */
@@ -314,14 +329,14 @@ class MappingRunner {
     readonly mapping: StreamMapping,
   ) {
     this.filter = compileFilters(mapping.filterPatterns);
-    const tableName = ctx.lookup(ctx.options.tableNames, mapping.tableId);
+    const tableName = lookup(ctx.options.tableNames, mapping.tableId);
     if (!tableName) throw new Error(`Stream mapping ${mapping.id}: no local table for ${mapping.tableId}`);
     this.tableName = tableName;
     this.functionArn = `arn:aws:lambda:${ctx.region}:${ctx.accountId}:function:${mapping.functionId}`;
     this.discoverSignal = new Signal(ctx.signal);
     const destination = mapping.onFailure;
     if (destination?.type === 'AWS::SQS::Queue') {
-      this.queueUrl = ctx.lookup(ctx.options.queueUrls, destination.logicalId);
+      this.queueUrl = lookup(ctx.options.queueUrls, destination.logicalId);
       if (!this.queueUrl) {
         this.logAs(
           'warn',
@@ -406,6 +421,9 @@ class MappingRunner {
       shards: {},
     };
     const shards = sortParentsFirst(await this.listShards(arn));
+    // Shards of the checkpoint that the stream no longer lists have expired (24 h): forget them.
+    const listed = new Set(shards.map((s) => s.ShardId));
+    for (const id of Object.keys(state.shards)) if (!listed.has(id)) delete state.shards[id];
     this.streamArn = arn;
     this.shards.clear();
     for (const shard of shards) {
@@ -538,6 +556,7 @@ class MappingRunner {
   }
 
   private reportError(err: unknown): void {
+    if (this.ctx.stopping) return;
     const message = errorMessage(err);
     const now = Date.now();
     if (this.lastError?.message !== message || now - this.lastError.at > 30_000) {
@@ -633,6 +652,7 @@ class ShardRunner {
     const stats = this.mapping.stats;
     let iterator: string | undefined;
     let failures = 0;
+    let lastRecordsAt = Number.NEGATIVE_INFINITY;
     while (!ctx.stopping) {
       try {
         if (!iterator) {
@@ -658,7 +678,11 @@ class ShardRunner {
         iterator = page.NextShardIterator;
         if (!iterator) return this.end();
         if (records.length === 0) this.lastEmptyPollAt = startedAt;
-        if (records.length < limit) await this.wake.wait(ctx.pollIntervalMs);
+        else lastRecordsAt = startedAt;
+        if (records.length < limit) {
+          const quiet = performance.now() - lastRecordsAt > QUIET_AFTER_MS;
+          await this.wake.wait(quiet ? ctx.idlePollIntervalMs : ctx.pollIntervalMs);
+        }
       } catch (err) {
         if (ctx.stopping) return;
         const name = (err as Error).name;
@@ -667,10 +691,15 @@ class ShardRunner {
           iterator = undefined;
         } else if (name === 'TrimmedDataAccessException') {
           stats.iteratorResets++;
-          this.mapping.logAs(
-            'warn',
-            `shard ${this.id}: records after ${this.readPosition.after ?? 'its start'} were trimmed; going on from the oldest one left`,
-          );
+          // DynamoDB Local numbers the records of all its streams with one counter, and rejects an iterator
+          // taken while its shard was empty as soon as the shard's first record has a higher number than the
+          // iterator: nothing was lost then, the iterator is simply taken again.
+          if (this.readPosition.after !== undefined) {
+            this.mapping.logAs(
+              'warn',
+              `shard ${this.id}: records after ${this.readPosition.after} were trimmed; going on from the oldest one left`,
+            );
+          }
           this.readPosition = {};
           iterator = undefined;
         } else if (name === 'ResourceNotFoundException') {
@@ -774,7 +803,9 @@ class ShardRunner {
 
 /** Records of a shard processed in order, one batch at a time (one lane per ParallelizationFactor). */
 class Lane {
+  /** Queued entries are queue[head..]; the consumed prefix is dropped now and then. */
   private queue: Entry[] = [];
+  private head = 0;
   private queuedBytes = 0;
   private readonly signal: Signal;
   private busy = false;
@@ -793,19 +824,20 @@ class Lane {
   }
 
   describe(): string {
-    return `${this.queue.length} queued${this.busy ? ', invoking' : ''}`;
+    return `${this.queue.length - this.head} queued${this.busy ? ', invoking' : ''}`;
   }
 
   async run(): Promise<void> {
     const { ctx, mapping } = this.shard.mapping;
     while (!ctx.stopping) {
-      const head = this.queue[0];
+      const head = this.queue[this.head];
       if (!head) {
         if (this.shard.ended) return;
         await this.signal.wait();
         continue;
       }
-      const full = this.queue.length >= mapping.batchSize || this.queuedBytes >= MAX_PAYLOAD_BYTES;
+      const full =
+        this.queue.length - this.head >= mapping.batchSize || this.queuedBytes >= MAX_PAYLOAD_BYTES;
       if (mapping.maximumBatchingWindowMs > 0 && !full && !this.shard.ended) {
         const wait = head.enqueuedAt + mapping.maximumBatchingWindowMs - performance.now();
         if (wait > 0) {
@@ -821,8 +853,12 @@ class Lane {
         this.busy = false;
       }
       if (ctx.stopping) return;
-      this.queue = this.queue.slice(batch.length);
+      this.head += batch.length;
       for (const e of batch) this.queuedBytes -= e.bytes;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
     }
   }
 
@@ -830,7 +866,8 @@ class Lane {
     const { batchSize } = this.shard.mapping.mapping;
     const batch: Entry[] = [];
     let bytes = 0;
-    for (const entry of this.queue) {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const entry = this.queue[i] as Entry;
       if (batch.length >= batchSize) break;
       if (batch.length > 0 && bytes + entry.bytes > MAX_PAYLOAD_BYTES) break;
       batch.push(entry);
@@ -888,8 +925,8 @@ class Lane {
           stats.functionErrors++;
           outcome = { kind: 'failure', functionError: 'Unhandled', message: errorMessage(err) };
           runner.logAs(
-            'debug',
-            `invocation with ${slice.length} record(s) failed${step.retry ? ` (retry ${step.retry})` : ''}: ${outcome.message}`,
+            step.retry % 10 === 0 ? 'warn' : 'debug',
+            `${mapping.functionId} failed on ${slice.length} record(s)${step.retry ? ` (retry ${step.retry})` : ''}: ${outcome.message}`,
           );
         }
         const bisections = plan.bisections;
@@ -975,6 +1012,15 @@ function sortParentsFirst(shards: readonly Shard[]): Shard[] {
   };
   for (const shard of shards) visit(shard);
   return out;
+}
+
+function lookup(
+  map: Readonly<Record<string, string>> | ReadonlyMap<string, string> | undefined,
+  key: string,
+): string | undefined {
+  if (!map) return undefined;
+  if (map instanceof Map) return map.get(key);
+  return Object.hasOwn(map, key) ? (map as Record<string, string>)[key] : undefined;
 }
 
 function errorMessage(err: unknown): string {

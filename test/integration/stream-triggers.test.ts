@@ -42,6 +42,8 @@ let elasticMq: RunningEngine;
 let sqs: SQSClient;
 const running: StreamTriggers[] = [];
 const dirs: string[] = [];
+/** Log lines of every trigger of the current test. */
+let testLogs: string[] = [];
 
 beforeAll(async () => {
   elasticMq = await startElasticMq();
@@ -51,6 +53,10 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const t of running.splice(0)) await t.stop();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  // No loop crashed, no checkpoint failed to be written.
+  const errors = testLogs.filter((line) => line.startsWith('error'));
+  testLogs = [];
+  expect(errors).toEqual([]);
 });
 
 afterAll(async () => {
@@ -133,7 +139,10 @@ async function start(
     checkpointDir: options.checkpointDir,
     region: 'us-east-1',
     retryBackoff: { initialMs: 10, maxMs: 200 },
-    log: (level, message) => logs.push(`${level}: ${message}`),
+    log: (level, message) => {
+      logs.push(`${level}: ${message}`);
+      testLogs.push(`${level}: ${message}`);
+    },
   });
   running.push(triggers);
   return { triggers, batches, logs };

@@ -117,6 +117,17 @@ describe('batch plan', () => {
     expect(succeeded).toEqual([]);
   });
 
+  it('partial failures that make progress do not use up the retries of later records', () => {
+    // Each invocation fails at its second record: every record fails exactly once.
+    const { steps, succeeded } = run(
+      new BatchPlan(5, { ...policy, maximumRetryAttempts: 1 }, () => 0),
+      (s) => (s.end - s.start > 1 ? { kind: 'partial', firstFailed: 1 } : { kind: 'success' }),
+    );
+    expect(ranges(steps)).toEqual(['0-5', '1-5', '2-5', '3-5', '4-5']);
+    expect(steps.map((s) => (s.kind === 'invoke' ? s.retry : -1))).toEqual([0, 1, 1, 1, 1]);
+    expect(succeeded.at(-1)).toEqual([4, 5]);
+  });
+
   it('function errors without bisection retry the whole batch', () => {
     const { steps } = run(new BatchPlan(4, { ...policy, maximumRetryAttempts: 1 }, () => 0), () => fail);
     expect(ranges(steps)).toEqual(['0-4', '0-4', 'DLQ 0-4']);

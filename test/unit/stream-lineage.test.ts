@@ -280,6 +280,21 @@ describe('iterator errors', () => {
     expect(logs.some((l) => l.includes('trimmed'))).toBe(true);
   });
 
+  it('takes the iterator of an empty shard again when DynamoDB Local calls it trimmed, silently', async () => {
+    // DynamoDB Local numbers the records of all streams with one counter: an iterator taken on an empty
+    // shard is "trimmed" once the shard's first record arrives with a higher number.
+    const fake = new FakeStreams();
+    const a = fake.addShard('shardId-a');
+    const { batches, logs, triggers } = await start(fake);
+    await triggers.idle({ timeoutMs: 10_000 });
+    fake.errors.push({ command: 'GetRecordsCommand', name: 'TrimmedDataAccessException' });
+    fake.put(a, 'first');
+    await expect.poll(() => batches.flat(), { timeout: 10_000 }).toContain('first');
+    await triggers.idle({ timeoutMs: 10_000 });
+    expect(batches.flat()).toEqual(['first']);
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+  });
+
   it('retries GetRecords after other errors and resumes from a persisted checkpoint', async () => {
     const fake = new FakeStreams();
     const a = fake.addShard('shardId-a');

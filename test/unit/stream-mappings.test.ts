@@ -53,7 +53,10 @@ function synth(): CfnTemplate {
 }
 
 describe('stream mappings of a template', () => {
-  it('reads what CDK synthesizes for DynamoEventSource, with Lambda defaults, and skips other sources', () => {
+  // Synthesizing takes seconds on a loaded two-core machine.
+  it('reads what CDK synthesizes for DynamoEventSource, with Lambda defaults, and skips other sources', {
+    timeout: 120_000,
+  }, () => {
     const template = synth();
     const mappings = readStreamMappings(template);
     expect(mappings).toHaveLength(2);
@@ -88,7 +91,9 @@ describe('stream mappings of a template', () => {
     });
   });
 
-  it('rejects an invalid filter pattern at start, as CreateEventSourceMapping does', () => {
+  it('rejects an invalid filter pattern at start, as CreateEventSourceMapping does', {
+    timeout: 120_000,
+  }, () => {
     const template = synth();
     const esm = Object.values(template.Resources).find(
       (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties?.FilterCriteria,
