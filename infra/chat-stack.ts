@@ -14,11 +14,16 @@ import {
   WebSocketLambdaAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
 import { ChatFunction } from './constructs/chat-function.js';
-import { authorizers, type FunctionSpec, httpRoutes, wsRoutes } from './routes.js';
+import { authorizers, type FunctionSpec, httpRoutes, workers, wsRoutes } from './routes.js';
+import { ChatSagas } from './sagas.js';
+import { ChatSearch, streamConsumer, streamFanoutFilter } from './search.js';
 import type { StageConfig } from './stage.js';
 import { ChatTables } from './tables.js';
 
@@ -50,18 +55,31 @@ export class ChatStack extends Stack {
       throttle: stage.throttle,
     });
 
+    const search = new ChatSearch(this, 'Search', { stage, removalPolicy: stage.removalPolicy });
+
     // Every function learns every table name (names are not secrets); access is granted per function.
     const environment: Record<string, string> = {
       TOKEN_SECRET_ARN: tokenSecret.secretArn,
       WS_CALLBACK_URL: wsStage.callbackUrl,
+      ...search.environment(),
     };
     for (const name of tableNames) environment[tableEnvVar(name)] = tables.byName[name].tableName;
 
+    // Set once the state machines exist; saga steps themselves never start sagas (no cycle).
+    let sagas: ChatSagas | undefined;
     const makeFunction = (id: string, spec: FunctionSpec): ChatFunction => {
+      if (spec.startsSagas && !sagas) throw new Error(`${id} starts sagas but they are not declared yet`);
+      const sagaEnv: Record<string, string> =
+        spec.startsSagas && sagas
+          ? {
+              CREATE_GROUP_STATE_MACHINE_ARN: sagas.createGroup.stateMachineArn,
+              DELETE_ACCOUNT_STATE_MACHINE_ARN: sagas.deleteAccount.stateMachineArn,
+            }
+          : {};
       const fn = new ChatFunction(this, id, {
         entry: spec.entry,
         stage,
-        environment,
+        environment: { ...environment, ...sagaEnv },
         memorySize: spec.memorySize,
         timeout: spec.timeoutSeconds ? Duration.seconds(spec.timeoutSeconds) : undefined,
       });
@@ -73,8 +91,24 @@ export class ChatStack extends Stack {
       }
       if (spec.pushes) wsStage.grantManagementApiAccess(fn);
       if (spec.signsTokens) tokenSecret.grantRead(fn);
+      if (spec.search === 'query') search.grantQuery(fn);
+      if (spec.search === 'index') search.domain.grantReadWrite(fn);
+      if (spec.drainsDeadLetters) search.deadLetterQueue.grantConsumeMessages(fn);
+      if (spec.startsSagas && sagas) {
+        for (const machine of [sagas.createGroup, sagas.deleteAccount]) {
+          machine.grantStartExecution(fn);
+          machine.grantRead(fn);
+        }
+      }
       return fn;
     };
+
+    sagas = new ChatSagas(this, 'Sagas', {
+      createGroup: makeFunction('SagaCreateGroup', workers.createGroupSaga),
+      deleteAccount: makeFunction('SagaDeleteAccount', workers.deleteAccountSaga),
+      logRetention: stage.logRetention,
+      removalPolicy: stage.removalPolicy,
+    });
 
     const httpAuthorizer = new HttpLambdaAuthorizer(
       'HttpAuthorizer',
@@ -117,6 +151,23 @@ export class ChatStack extends Stack {
         returnResponse: spec.returnResponse,
       });
     }
+
+    const indexer = makeFunction('SearchIndexer', workers.searchIndexer);
+    search.connectIndexer(indexer, [tables.byName.users, tables.byName.messages]);
+    search.schedule(makeFunction('SearchReconciler', workers.searchReconciler));
+    new Rule(this, 'OperationsReconcileSchedule', {
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(makeFunction('OperationsReconciler', workers.operationsReconciler))],
+    });
+    // Fan-out of large conversations: retried briefly, then dropped; clients fill gaps with sync.
+    makeFunction('MessageFanout', workers.messageFanout).addEventSource(
+      new DynamoEventSource(tables.byName.messages, {
+        ...streamConsumer,
+        retryAttempts: 2,
+        maxRecordAge: Duration.minutes(5),
+        filters: [streamFanoutFilter],
+      }),
+    );
 
     new CfnOutput(this, 'HttpApiUrl', { value: httpApi.apiEndpoint });
     new CfnOutput(this, 'WebSocketUrl', { value: wsStage.url });

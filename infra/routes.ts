@@ -13,6 +13,12 @@ export interface FunctionSpec {
   readonly signsTokens?: boolean;
   readonly memorySize?: number;
   readonly timeoutSeconds?: number;
+  /** `query` runs searches; `index` writes the index (the indexer and the reconciler only). */
+  readonly search?: 'query' | 'index';
+  /** Reads and deletes messages of the indexer's dead-letter queue. */
+  readonly drainsDeadLetters?: boolean;
+  /** Starts and inspects saga executions (Step Functions). */
+  readonly startsSagas?: boolean;
 }
 
 export interface HttpRouteSpec extends FunctionSpec {
@@ -66,6 +72,13 @@ export const httpRoutes: HttpRouteSpec[] = [
   { route: 'PATCH /me', entry: 'http/me-update', tables: { users: 'readWrite' } },
   { route: 'GET /users/{userId}', entry: 'http/user-get', tables: { users: 'read' } },
   {
+    route: 'DELETE /me',
+    entry: 'http/me-delete',
+    startsSagas: true,
+    tables: { users: 'read', operations: 'readWrite' },
+  },
+  { route: 'GET /operations/{operationId}', entry: 'http/operations-get', tables: { operations: 'read' } },
+  {
     route: 'POST /friend-requests',
     entry: 'http/friend-requests-create',
     pushes: true,
@@ -115,7 +128,9 @@ export const httpRoutes: HttpRouteSpec[] = [
     route: 'POST /groups',
     entry: 'http/groups-create',
     pushes: true,
+    startsSagas: true,
     tables: {
+      operations: 'readWrite',
       users: 'read',
       conversations: 'write',
       members: 'write',
@@ -168,6 +183,13 @@ export const httpRoutes: HttpRouteSpec[] = [
       connections: 'readWrite',
     },
   },
+  { route: 'GET /users', entry: 'http/users-search', search: 'query', tables: { users: 'read' } },
+  {
+    route: 'GET /search/messages',
+    entry: 'http/messages-search',
+    search: 'query',
+    tables: { userConversations: 'read', conversations: 'read', members: 'read' },
+  },
   { route: '$default', entry: 'http/not-found', public: true },
 ];
 
@@ -206,4 +228,113 @@ export const wsRoutes: WsRouteSpec[] = [
 export const authorizers = {
   http: { entry: 'auth/http-authorizer', signsTokens: true },
   ws: { entry: 'auth/ws-authorizer', signsTokens: true },
+  // Every step of the CreateGroup saga (see infra/sagas.ts).
+  createGroupSaga: {
+    entry: 'sagas/create-group',
+    pushes: true,
+    timeoutSeconds: 300,
+    tables: {
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      operations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
+  // Every step of the DeleteAccount saga.
+  deleteAccountSaga: {
+    entry: 'sagas/delete-account',
+    pushes: true,
+    search: 'index',
+    timeoutSeconds: 900,
+    tables: {
+      users: 'readWrite',
+      usernames: 'readWrite',
+      friendships: 'readWrite',
+      friendRequests: 'readWrite',
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+      operations: 'readWrite',
+    },
+  },
+  // Finds operations whose saga died or never started, and finishes or undoes them.
+  operationsReconciler: {
+    entry: 'ops/operations-reconciler',
+    startsSagas: true,
+    timeoutSeconds: 300,
+    tables: {
+      operations: 'readWrite',
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      users: 'read',
+    },
+  },
+} satisfies Record<string, FunctionSpec>;
+
+/** Consumers of the tables' streams and scheduled jobs (not routes). */
+export const workers = {
+  // Keeps OpenSearch following the users and messages tables; handlers never write the index.
+  searchIndexer: { entry: 'streams/search-indexer', search: 'index', tables: { users: 'read' } },
+  // Repairs index drift on a schedule.
+  searchReconciler: {
+    entry: 'ops/search-reconciler',
+    search: 'index',
+    drainsDeadLetters: true,
+    timeoutSeconds: 900,
+    tables: { users: 'read', messages: 'read' },
+  },
+  // Pushes messages of conversations too large to fan out inline (see INLINE_FANOUT_MAX_MEMBERS).
+  messageFanout: {
+    entry: 'streams/message-fanout',
+    pushes: true,
+    timeoutSeconds: 60,
+    tables: { members: 'read', connections: 'readWrite' },
+  },
+  // Every step of the CreateGroup saga (see infra/sagas.ts).
+  createGroupSaga: {
+    entry: 'sagas/create-group',
+    pushes: true,
+    timeoutSeconds: 300,
+    tables: {
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      operations: 'readWrite',
+      connections: 'readWrite',
+    },
+  },
+  // Every step of the DeleteAccount saga.
+  deleteAccountSaga: {
+    entry: 'sagas/delete-account',
+    pushes: true,
+    search: 'index',
+    timeoutSeconds: 900,
+    tables: {
+      users: 'readWrite',
+      usernames: 'readWrite',
+      friendships: 'readWrite',
+      friendRequests: 'readWrite',
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+      operations: 'readWrite',
+    },
+  },
+  // Finds operations whose saga died or never started, and finishes or undoes them.
+  operationsReconciler: {
+    entry: 'ops/operations-reconciler',
+    startsSagas: true,
+    timeoutSeconds: 300,
+    tables: {
+      operations: 'readWrite',
+      conversations: 'readWrite',
+      members: 'readWrite',
+      userConversations: 'readWrite',
+      users: 'read',
+    },
+  },
 } satisfies Record<string, FunctionSpec>;

@@ -10,6 +10,7 @@ export interface StageConfig {
   readonly logRetention: RetentionDays;
   /** Steady-state and burst request limits per API stage. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly search: { readonly dataNodes: number; readonly instanceType: string; readonly volumeGb: number };
 }
 
 const stages: Record<string, StageConfig> = {
@@ -19,6 +20,7 @@ const stages: Record<string, StageConfig> = {
     deletionProtection: false,
     logRetention: RetentionDays.ONE_WEEK,
     throttle: { rateLimit: 200, burstLimit: 400 },
+    search: { dataNodes: 1, instanceType: 't3.small.search', volumeGb: 10 },
   },
   prod: {
     name: 'prod',
@@ -26,6 +28,7 @@ const stages: Record<string, StageConfig> = {
     deletionProtection: true,
     logRetention: RetentionDays.THREE_MONTHS,
     throttle: { rateLimit: 2000, burstLimit: 4000 },
+    search: { dataNodes: 2, instanceType: 'm6g.large.search', volumeGb: 50 },
   },
 };
 

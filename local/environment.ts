@@ -36,8 +36,14 @@ export const localTableName = (logicalId: string) => logicalId;
 export function functionEnvironment(
   topology: Topology,
   overrides: Record<string, string>,
+  refs: ReadonlyMap<string, string> = new Map(),
 ): Record<string, string> {
-  const lookup = (id: string) => (topology.tables.has(id) ? localTableName(id) : undefined);
+  // A table's Ref is its name; other Refs (queue URL, state machine ARN) come from `refs`.
+  // Attributes (GetAtt) are not known locally: such variables need an override.
+  const lookup = (id: string, attr?: string) => {
+    if (attr) return undefined;
+    return topology.tables.has(id) ? localTableName(id) : refs.get(id);
+  };
   const env: Record<string, string> = {};
   for (const fn of topology.functions.values()) {
     for (const [name, raw] of Object.entries(fn.environment)) {

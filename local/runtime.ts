@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { synthTemplate } from '#infra/synth.js';
-import { startDynamoDbLocal } from './engines/dynamodb-local.js';
-import { functionEnvironment } from './environment.js';
+import { startDynamoDbLocal, startElasticMq, startOpenSearch } from './engines/index.js';
+import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
+import { LocalExecutions, readStateMachines, startStepFunctionsServer } from './stepfunctions/index.js';
 import { LocalLambdas } from './lambdas.js';
+import { ensureQueues } from './queues.js';
+import { type StreamTriggers, startStreamTriggers } from './streams/index.js';
 import { ensureTables } from './tables.js';
 import { readTopology } from './topology.js';
 import { startWsFront } from './ws-front.js';
@@ -23,6 +27,12 @@ export interface LocalRuntime {
   readonly httpUrl: string;
   readonly wsUrl: string;
   readonly dynamoEndpoint: string;
+  readonly searchEndpoint: string;
+  readonly sqsEndpoint: string;
+  /** The stream pollers (event source mappings), e.g. to wait until the index caught up. */
+  readonly streams: StreamTriggers;
+  /** Saga executions (Step Functions), e.g. to wait for one to end. */
+  readonly executions: LocalExecutions;
   /** The environment handlers run with (table names, endpoints), for in-process tests. */
   readonly environment: Record<string, string>;
   stop(): Promise<void>;
@@ -31,56 +41,120 @@ export interface LocalRuntime {
 /** Written into a persistent data directory while the runtime runs. */
 export const RUNTIME_INFO_FILE = 'runtime.json';
 
-/** The WebSocket stage name the template deploys; it appears in event request contexts. */
+/** The WebSocket stage name that appears in event request contexts. */
 const WS_STAGE = 'local';
 
 /**
- * Starts the whole backend on loopback: DynamoDB Local, the tables of the synthesized template, and the
- * HTTP and WebSocket fronts that invoke the template's functions from their sources.
+ * Starts the whole backend on loopback: DynamoDB Local, ElasticMQ and OpenSearch, the tables and queues
+ * of the synthesized template, the HTTP and WebSocket fronts that invoke the template's functions from
+ * their sources, and the stream pollers that run its event source mappings.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const persistent = options.dataDir !== ':memory:';
   const dataDir = persistent ? resolve(options.dataDir) : undefined;
   if (dataDir) await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
 
-  const topology = readTopology(synthTemplate({ stage: 'dev' }));
-  const dynamo = await startDynamoDbLocal({ dbPath: dataDir ? join(dataDir, 'dynamodb') : undefined });
-  const stops: Array<() => Promise<void>> = [() => dynamo.stop()];
+  const template = synthTemplate({ stage: 'dev' });
+  const topology = readTopology(template);
+  const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err) => console.error('stop:', err));
   };
   try {
+    // The engines start in parallel; each registers its stop as soon as it runs.
+    const started = <T extends { stop(): Promise<void> }>(engine: T): T => {
+      stops.unshift(() => engine.stop());
+      return engine;
+    };
+    const [dynamo, sqs, search] = await Promise.all([
+      startDynamoDbLocal({ dbPath: dataDir ? join(dataDir, 'dynamodb') : undefined }).then(started),
+      startElasticMq({}).then(started),
+      startOpenSearch({ dataPath: dataDir ? join(dataDir, 'opensearch') : undefined }).then(started),
+    ]);
     const sdkEnv = {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     };
     Object.assign(process.env, sdkEnv);
     await ensureTables(new DynamoDBClient({ endpoint: dynamo.endpoint }), topology);
+    // ElasticMQ keeps queues in memory: the dead-letter queue is empty after a restart.
+    const queueUrls = await ensureQueues(new SQSClient({ endpoint: sqs.endpoint }), template);
 
     const lambdas = new LocalLambdas(topology, options.rootDir);
     // The management API lives on the WebSocket front, so it starts before any handler is loaded.
     const ws = await startWsFront(topology.ws, lambdas, options.wsPort, WS_STAGE);
     stops.push(() => ws.close());
-    const environment = functionEnvironment(topology, {
-      ...sdkEnv,
-      WS_CALLBACK_URL: ws.callbackUrl,
-      TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await tokenSecret(dataDir)),
-      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    const machines = readStateMachines(template);
+    const executions = new LocalExecutions(machines, (functionId, input) => lambdas.invoke(functionId, input));
+    const stepFunctions = await startStepFunctionsServer(executions);
+    stops.push(async () => {
+      executions.abortAll();
+      await stepFunctions.close();
     });
+    const refs = new Map([...queueUrls, ...machines.map((m) => [m.logicalId, m.arn] as const)]);
+    const environment = functionEnvironment(
+      topology,
+      {
+        ...sdkEnv,
+        AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
+        WS_CALLBACK_URL: ws.callbackUrl,
+        SEARCH_ENDPOINT: search.endpoint,
+        SEARCH_SIGNING: 'none',
+        TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await tokenSecret(dataDir)),
+        POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      },
+      refs,
+    );
     // Handlers read their configuration from process.env at cold start, exactly as on Lambda.
     Object.assign(process.env, environment);
     await lambdas.warmUp();
+
+    const streams = await startStreamTriggers({
+      template,
+      invoke: (functionId, event) => lambdas.invoke(functionId, event),
+      dynamoEndpoint: dynamo.endpoint,
+      tableNames: new Map([...topology.tables.keys()].map((id) => [id, localTableName(id)])),
+      queueUrls,
+      checkpointDir: dataDir ? join(dataDir, 'streams') : undefined,
+      include: (mapping) => topology.functions.has(mapping.functionId),
+      log: (level, message) => {
+        if (level === 'warn' || level === 'error') console.error(`streams: ${message}`);
+      },
+    });
+    stops.push(() => streams.stop());
+
     const http = await startHttpFront(topology.http, lambdas, options.httpPort);
     stops.push(() => http.close());
     if (dataDir) {
-      // Lets operational commands (invariant checker, backfill) find the running engines.
-      const info = { httpUrl: http.url, wsUrl: ws.url, dynamoEndpoint: dynamo.endpoint, pid: process.pid };
+      // Lets operational commands (invariant checker, backfill, replay) find the running engines.
+      const info = {
+        httpUrl: http.url,
+        wsUrl: ws.url,
+        dynamoEndpoint: dynamo.endpoint,
+        searchEndpoint: search.endpoint,
+        sqsEndpoint: sqs.endpoint,
+        dlqUrl: environment.SEARCH_DLQ_URL,
+        sfnEndpoint: stepFunctions.endpoint,
+        pid: process.pid,
+      };
       await writeFile(join(dataDir, RUNTIME_INFO_FILE), JSON.stringify(info, null, 2));
       stops.push(() => rm(join(dataDir, RUNTIME_INFO_FILE), { force: true }));
     }
-    return { httpUrl: http.url, wsUrl: ws.url, dynamoEndpoint: dynamo.endpoint, environment, stop };
+    return {
+      httpUrl: http.url,
+      wsUrl: ws.url,
+      dynamoEndpoint: dynamo.endpoint,
+      searchEndpoint: search.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      streams,
+      executions,
+      environment,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

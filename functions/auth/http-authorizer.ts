@@ -2,8 +2,10 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,
 } from 'aws-lambda';
-import { bearerToken, verifyToken } from '#shared/auth/tokens.js';
+import { authorizeToken } from '#shared/auth/authorize.js';
+import { bearerToken } from '#shared/auth/tokens.js';
 import type { AuthorizerContext } from '#shared/http/request.js';
+import { logger } from '#shared/logger.js';
 
 /**
  * HTTP API authorizer. It always lets the request through with its verdict in the context: HTTP APIs
@@ -13,9 +15,17 @@ import type { AuthorizerContext } from '#shared/http/request.js';
 export const handler = async (
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> => {
-  const verdict = await verifyToken(bearerToken(event.headers?.authorization));
-  return {
-    isAuthorized: true,
-    context: verdict.ok ? { userId: verdict.userId } : { denyReason: verdict.reason },
-  };
+  try {
+    const verdict = await authorizeToken(bearerToken(event.headers?.authorization));
+    return {
+      isAuthorized: true,
+      context: verdict.ok
+        ? { userId: verdict.userId, accountStatus: verdict.status }
+        : { denyReason: verdict.reason },
+    };
+  } catch (error) {
+    // The user table did not answer: the route answers 503, not a misleading 401.
+    logger.warn('authorizer could not check the account', { error: error as Error });
+    return { isAuthorized: true, context: { denyReason: 'Service unavailable', unavailable: true } };
+  }
 };

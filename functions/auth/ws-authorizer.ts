@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { verifyToken } from '#shared/auth/tokens.js';
+import { authorizeToken } from '#shared/auth/authorize.js';
 
 /**
  * WebSocket `$connect` authorizer on the `token` query parameter. Throwing `Unauthorized` is how a
@@ -8,8 +8,8 @@ import { verifyToken } from '#shared/auth/tokens.js';
 export const handler = async (
   event: APIGatewayRequestAuthorizerEvent,
 ): Promise<APIGatewayAuthorizerResult> => {
-  const verdict = await verifyToken(event.queryStringParameters?.token);
-  if (!verdict.ok) throw new Error('Unauthorized');
+  const verdict = await authorizeToken(event.queryStringParameters?.token);
+  if (!verdict.ok || verdict.status !== 'active') throw new Error('Unauthorized');
   return {
     principalId: verdict.userId,
     policyDocument: {

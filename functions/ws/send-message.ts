@@ -15,7 +15,13 @@ export const handler = wsRoute(
   async (req) => {
     const input = validate(frame, req.frame, 'frame');
     requireTextWithinLimit(input.text);
-    const outcome = await sendMessage(req.userId, input.conversationId, input.clientMessageId, input.text);
+    const outcome = await sendMessage(
+      req.userId,
+      input.conversationId,
+      input.clientMessageId,
+      input.text,
+      req.connectionId,
+    );
     await req.reply({ type: 'ack', clientMessageId: input.clientMessageId, message: outcome.message });
     await fanOutMessage(outcome, req.connectionId);
     return undefined;

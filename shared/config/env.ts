@@ -5,6 +5,8 @@ export interface Config {
   readonly tables: Record<TableName, string>;
   /** `@connections` endpoint of the WebSocket API (stage URL on AWS, the local front locally). */
   readonly wsCallbackUrl: string;
+  /** State machines of the sagas (optional: only the functions that start them need them). */
+  readonly stateMachines: { readonly createGroup?: string; readonly deleteAccount?: string };
 }
 
 function required(name: string, env: NodeJS.ProcessEnv): string {
@@ -17,7 +19,14 @@ function required(name: string, env: NodeJS.ProcessEnv): string {
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tables = {} as Record<TableName, string>;
   for (const name of tableNames) tables[name] = required(tableEnvVar(name), env);
-  return { tables, wsCallbackUrl: required('WS_CALLBACK_URL', env) };
+  return {
+    tables,
+    wsCallbackUrl: required('WS_CALLBACK_URL', env),
+    stateMachines: {
+      createGroup: env.CREATE_GROUP_STATE_MACHINE_ARN,
+      deleteAccount: env.DELETE_ACCOUNT_STATE_MACHINE_ARN,
+    },
+  };
 }
 
 let cached: Config | undefined;

@@ -12,6 +12,8 @@ export const MAX_TRANSACTION_ITEMS = 100;
  * per member (membership and the member's list entry) must fit in one transaction.
  */
 export const MAX_GROUP_MEMBERS_IN_ONE_TRANSACTION = Math.floor((MAX_TRANSACTION_ITEMS - 1) / 2);
+/** Members added per transaction by the CreateGroup saga: two items each, plus the group's condition check. */
+export const CREATE_GROUP_CHUNK = MAX_GROUP_MEMBERS_IN_ONE_TRANSACTION;
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 

@@ -18,6 +18,8 @@ export interface MessageItem {
   version: number;
   /** Set when the conversation is too large for the sender to fan out inline. */
   fanout?: 'stream';
+  /** The WebSocket connection that sent it, which gets an ack instead of the message event. */
+  originConnectionId?: string;
 }
 
 interface Deps {

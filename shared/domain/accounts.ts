@@ -11,6 +11,8 @@ import {
 } from '../data/users-repo.js';
 import { ConflictError, InvalidCredentialsError, NotFoundError } from '../errors.js';
 import { withRetry } from '../retry.js';
+import { newId } from './ids.js';
+import { type Operation, startOperation } from './operations.js';
 import { type PublicProfile, toPublicProfile, toUser, type User } from './users.js';
 
 export interface Session extends IssuedToken {
@@ -78,4 +80,17 @@ export async function getProfile(userId: string): Promise<PublicProfile> {
   const item = await getUser(userId);
   if (item?.status !== 'active') throw new NotFoundError('User not found');
   return toPublicProfile(item);
+}
+
+/** Starts erasing the caller's account (a DeleteAccount saga); the operation tells how it goes. */
+export async function deleteAccount(userId: string): Promise<Operation> {
+  const item = await getUser(userId);
+  if (!item || item.status !== 'active') throw new NotFoundError('User not found');
+  return startOperation({
+    operationId: newId('op'),
+    type: 'deleteAccount',
+    userId,
+    input: { userId },
+    createdAt: new Date().toISOString(),
+  });
 }

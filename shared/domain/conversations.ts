@@ -6,6 +6,7 @@ import {
   type UserConversationItem,
 } from '../data/conversations-repo.js';
 import { getUsers } from '../data/users-repo.js';
+import { VISIBLE } from './membership.js';
 import { type PublicProfile, toPublicProfile } from './users.js';
 
 /** The contract's `Conversation`, seen by one member. */
@@ -57,6 +58,7 @@ export async function listConversations(me: string): Promise<Conversation[]> {
   const peers = new Map((await getUsers(peerIds)).map((u) => [u.userId, u]));
   const byId = new Map(entries.map((e) => [e.conversationId, e]));
   return conversations
+    .filter((c) => VISIBLE.has(c.status))
     .map((c) => {
       const peer = peers.get(c.memberIds?.find((id) => id !== me) ?? '');
       return toConversation(c, byId.get(c.conversationId), peer ? toPublicProfile(peer) : undefined);

@@ -6,6 +6,7 @@ import {
 } from '../data/conversations-repo.js';
 import {
   addGroupMembers,
+  CREATE_GROUP_CHUNK,
   createGroupAtomically,
   MAX_GROUP_MEMBERS_IN_ONE_TRANSACTION,
   removeGroupMember,
@@ -16,6 +17,7 @@ import { logger } from '../logger.js';
 import { RetryableError, withRetry } from '../retry.js';
 import { type Conversation, toConversation } from './conversations.js';
 import { newId } from './ids.js';
+import { type Operation, startOperation } from './operations.js';
 import { requireMember } from './membership.js';
 import { pushToUsers } from './push.js';
 
@@ -41,18 +43,18 @@ function notify(userIds: readonly string[], event: unknown): Promise<void> {
   );
 }
 
-/** Creates a group with the caller as owner, atomically with every membership. */
-export async function createGroup(
-  me: string,
-  name: string,
-  memberIds: readonly string[],
-): Promise<Conversation> {
+export type CreateGroupResult =
+  | { kind: 'created'; conversation: Conversation }
+  | { kind: 'started'; conversation: Conversation; operation: Operation };
+
+/**
+ * Creates a group with the caller as owner. Up to one transaction's worth of members, atomically in one
+ * transaction; beyond that, as a CreateGroup saga: the answer is the group (`creating`) and its operation.
+ */
+export async function createGroup(me: string, name: string, memberIds: readonly string[]): Promise<CreateGroupResult> {
   const others = [...new Set(memberIds)].filter((id) => id !== me);
-  if (others.length + 1 > MAX_GROUP_MEMBERS_IN_ONE_TRANSACTION) {
-    throw new InvalidRequestError(
-      `memberIds: at most ${MAX_GROUP_MEMBERS_IN_ONE_TRANSACTION - 1} other members are supported for now`,
-      { field: 'memberIds' },
-    );
+  if (others.length > MAX_GROUP_OTHER_MEMBERS) {
+    throw new InvalidRequestError(`memberIds: at most ${MAX_GROUP_OTHER_MEMBERS} other members`, { field: 'memberIds' });
   }
   await requireExistingUsers(others);
   const now = new Date().toISOString();
@@ -68,6 +70,19 @@ export async function createGroup(
     lastActivityAt: now,
     version: 1,
   };
+  if (others.length + 1 > MAX_GROUP_MEMBERS_IN_ONE_TRANSACTION) {
+    const all = [me, ...others];
+    const chunks: string[][] = [];
+    for (let i = 0; i < all.length; i += CREATE_GROUP_CHUNK) chunks.push(all.slice(i, i + CREATE_GROUP_CHUNK));
+    const operation = await startOperation({
+      operationId: newId('op'),
+      type: 'createGroup',
+      userId: me,
+      input: { conversationId: conversation.conversationId, ownerId: me, name, chunks, createdAt: now },
+      createdAt: now,
+    });
+    return { kind: 'started', operation, conversation: toConversation({ ...conversation, status: 'creating' }, { lastReadSeq: 0 }) };
+  }
   const members: MemberItem[] = [me, ...others].map((userId) => ({
     conversationId: conversation.conversationId,
     userId,
@@ -77,7 +92,7 @@ export async function createGroup(
   await createGroupAtomically(conversation, members);
   const view = toConversation(conversation, { lastReadSeq: 0 });
   await notify([me, ...others], { type: 'conversationCreated', conversation: view });
-  return view;
+  return { kind: 'created', conversation: view };
 }
 
 /** A conversation with its members, for members only. */

@@ -1,6 +1,9 @@
 import { type ConversationItem, getConversation, getMember } from '../data/conversations-repo.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 
+/** Conversation states members can see. */
+export const VISIBLE = new Set(['active', 'closed']);
+
 /**
  * The conversation, if the user is a member now (membership row, strongly consistent); 404 when it
  * does not exist, 403 `not_a_member` otherwise, so an outsider learns nothing of its content.
@@ -12,5 +15,7 @@ export async function requireMember(conversationId: string, userId: string): Pro
   ]);
   if (!conversation) throw new NotFoundError('Conversation not found');
   if (!member) throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
+  // A group still being built (or whose build was undone) is invisible, even to its members.
+  if (!VISIBLE.has(conversation.status)) throw new NotFoundError('Conversation not found');
   return conversation;
 }

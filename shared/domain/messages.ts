@@ -111,6 +111,7 @@ export async function sendMessage(
   conversationId: string,
   clientMessageId: string,
   text: string,
+  originConnectionId?: string,
 ): Promise<SendOutcome> {
   let snapshot = snapshots.get(conversationId) ?? (await freshSnapshot(conversationId, me));
   let conflicts = 0;
@@ -128,7 +129,7 @@ export async function sendMessage(
       text,
       createdAt,
       version: 1,
-      ...(fanout ? { fanout } : {}),
+      ...(fanout ? { fanout, ...(originConnectionId ? { originConnectionId } : {}) } : {}),
     };
     sendCounters.attempts++;
     const result = await appendMessage(snapshot, item, peerId);
@@ -183,6 +184,15 @@ export async function fanOutMessage(outcome: SendOutcome, exceptConnectionId?: s
     { type: 'message', message: outcome.message },
     exceptConnectionId,
   ).catch((error) => logger.warn('fan-out failed', { error: error as Error }));
+}
+
+/**
+ * Fan-out from the messages stream, for conversations too large for the sender to push inline. Members
+ * are read at delivery time; the sending connection (which got its ack) is skipped.
+ */
+export async function fanOutFromStream(item: MessageItem): Promise<void> {
+  const memberIds = await groupMemberIds(item.conversationId);
+  await pushToUsers(memberIds, { type: 'message', message: toMessage(item) }, item.originConnectionId);
 }
 
 /** History after a seq, ascending; members only. */

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { AppError, InvalidRequestError, toAppError, UnauthorizedError } from '../errors.js';
+import { AppError, InvalidRequestError, toAppError, UnauthorizedError, UnavailableError } from '../errors.js';
 import { logger } from '../logger.js';
 import { runIdempotent } from './idempotency.js';
 import { type HttpEvent, parseJsonBody } from './request.js';
@@ -19,6 +19,8 @@ export interface HttpRequest {
 export interface RouteOptions {
   /** Public routes need no token. */
   readonly public?: boolean;
+  /** Lets a closing or closed account in (to follow its own deletion); every other route refuses it. */
+  readonly allowClosingAccount?: boolean;
 }
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -31,7 +33,7 @@ const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
   const core = async (event: HttpEvent, context: Context): Promise<HttpResponse> => {
     const requestId = event.requestContext.requestId;
-    const userId = options.public ? '' : authenticatedUser(event);
+    const userId = options.public ? '' : authenticatedUser(event, options.allowClosingAccount ?? false);
     const method = event.requestContext.http.method;
     const key = event.headers?.['idempotency-key'];
     if (key !== undefined && (key.length < 1 || key.length > 255)) {
@@ -85,8 +87,14 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
     });
 }
 
-function authenticatedUser(event: HttpEvent): string {
+function authenticatedUser(event: HttpEvent, allowClosing: boolean): string {
   const auth = event.requestContext.authorizer?.lambda;
-  if (auth?.userId) return auth.userId;
+  if (auth?.userId) {
+    // In-process callers pass no status: the account counts as active.
+    const status = auth.accountStatus ?? 'active';
+    if (status === 'active' || allowClosing) return auth.userId;
+    throw new UnauthorizedError(`Account is ${status}`);
+  }
+  if (auth?.unavailable) throw new UnavailableError('Could not check the account, retry later');
   throw new UnauthorizedError(auth?.denyReason);
 }

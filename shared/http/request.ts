@@ -4,7 +4,11 @@ import { InvalidRequestError, PayloadTooLargeError } from '../errors.js';
 /** Context the HTTP authorizer passes on: a user id when the token verified, else the reason it did not. */
 export interface AuthorizerContext {
   userId?: string;
+  /** Status of the caller's account when the token verified. */
+  accountStatus?: string;
   denyReason?: string;
+  /** The authorizer could not check the account; the request gets 503. */
+  unavailable?: boolean;
 }
 
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;

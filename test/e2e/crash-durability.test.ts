@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { remoteTarget } from '../support/remote-target.js';
 import { type RuntimeProcess, startRuntimeProcess } from '../support/runtime-process.js';
 
 interface Client {
@@ -22,7 +23,7 @@ async function post(c: Client, path: string, body: unknown) {
 }
 
 // Runs its own runtime with a persistent data directory; skipped against a remote deployment.
-describe.runIf(!process.env.E2E_HTTP_URL)('durability across a crash', () => {
+describe.runIf(!remoteTarget())('durability across a crash', () => {
   let dataDir: string;
   let runtime: RuntimeProcess | undefined;
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueToken } from '#shared/auth/tokens.js';
 import { api, UpgradeRefused, WsClient } from '../support/clients.js';
+import { signUp } from '../support/e2e-users.js';
 
 describe('GET /health', () => {
   it('answers 200 after a DynamoDB round trip', async () => {
@@ -22,7 +22,7 @@ describe('unknown HTTP routes', () => {
 describe('WebSocket', () => {
   let client: WsClient;
   beforeAll(async () => {
-    const { token } = await issueToken(`user-${Date.now()}`);
+    const { token } = await signUp('ping');
     client = await WsClient.connect(token);
   });
   afterAll(() => client.close());

@@ -17,8 +17,8 @@ export interface ApiOptions {
 }
 
 /** Base URL of the system under test: a deployment given by URL, else the local runtime. */
-export const httpUrl = (): string => process.env.E2E_HTTP_URL ?? inject('httpUrl');
-export const wsUrl = (): string => process.env.E2E_WS_URL ?? inject('wsUrl');
+export const httpUrl = (): string => inject('httpUrl');
+export const wsUrl = (): string => inject('wsUrl');
 
 /** One HTTP call with JSON in and out. */
 export async function api<T = any>(path: string, options: ApiOptions = {}): Promise<ApiResponse<T>> {

@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node';
 import { synthTemplate } from '#infra/synth.js';
 import { functionEnvironment } from '#local/environment.js';
 import { readTopology } from '#local/topology.js';
+import { remoteTarget } from './remote-target.js';
 import { startRuntimeProcess } from './runtime-process.js';
 
 declare module 'vitest' {
@@ -20,6 +21,14 @@ declare module 'vitest' {
 const TOKEN_SECRET = 'test-run-only-secret-0123456789abcdef0123456789';
 
 export default async function setup(project: TestProject) {
+  const remote = remoteTarget();
+  if (remote) {
+    // A deployment under test (LocalStack or AWS): only the end-to-end suite applies.
+    project.provide('httpUrl', remote.httpUrl);
+    project.provide('wsUrl', remote.wsUrl);
+    project.provide('handlerEnv', {});
+    return;
+  }
   // One signing secret for the runtime and in-process handlers, so tokens work across both.
   const runtime = await startRuntimeProcess({ TOKEN_SECRET });
   const topology = readTopology(synthTemplate());

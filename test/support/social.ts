@@ -16,10 +16,10 @@ export async function group(size: number) {
   const users = await Promise.all(Array.from({ length: size }, (_, i) => newUser(`g${i}`)));
   const [owner, ...others] = users;
   if (!owner) throw new Error('empty group');
-  const conversation = await createGroup(
+  const result = await createGroup(
     owner.userId,
     'test group',
     others.map((u) => u.userId),
   );
-  return { users, owner, conversationId: conversation.conversationId };
+  return { users, owner, conversationId: result.conversation.conversationId };
 }

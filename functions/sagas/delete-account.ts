@@ -1,0 +1,16 @@
+import { sagaHandler } from '#shared/sagas/dispatch.js';
+import * as steps from '#shared/sagas/delete-account-steps.js';
+
+/** Every step of the DeleteAccount state machine. */
+export const handler = sagaHandler({
+  markDeleting: steps.markDeleting,
+  removeFriendships: steps.removeFriendships,
+  cancelRequests: steps.cancelRequests,
+  leaveConversations: steps.leaveConversations,
+  closeConnections: steps.closeConnections,
+  removeSearchDocuments: steps.removeSearchDocuments,
+  freeUsername: steps.freeUsername,
+  tombstone: steps.tombstone,
+  complete: steps.complete,
+  recordFailure: steps.recordFailure,
+});

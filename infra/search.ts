@@ -1,0 +1,103 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { FilterCriteria, FilterRule, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Domain, EngineVersion, TLSSecurityPolicy } from 'aws-cdk-lib/aws-opensearchservice';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { StageConfig } from './stage.js';
+
+/** Event source mapping settings shared by every stream consumer (see the local poller for semantics). */
+export const streamConsumer = {
+  startingPosition: StartingPosition.TRIM_HORIZON,
+  batchSize: 100,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+  retryAttempts: 10,
+  maxRecordAge: Duration.hours(24),
+  parallelizationFactor: 1,
+} as const;
+
+export interface SearchProps {
+  readonly stage: StageConfig;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The search side: an OpenSearch domain fed only through DynamoDB Streams, the dead-letter queue for
+ * stream batches that keep failing, and the wiring helpers for the indexer and the reconciler.
+ */
+export class ChatSearch extends Construct {
+  readonly domain: Domain;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: SearchProps) {
+    super(scope, id);
+    const { stage } = props;
+    this.domain = new Domain(this, 'Domain', {
+      version: EngineVersion.OPENSEARCH_2_19,
+      capacity: {
+        dataNodes: stage.search.dataNodes,
+        dataNodeInstanceType: stage.search.instanceType,
+        multiAzWithStandbyEnabled: false,
+      },
+      zoneAwareness: stage.search.dataNodes > 1 ? { enabled: true, availabilityZoneCount: 2 } : undefined,
+      ebs: { volumeSize: stage.search.volumeGb },
+      encryptionAtRest: { enabled: true },
+      nodeToNodeEncryption: true,
+      enforceHttps: true,
+      tlsSecurityPolicy: TLSSecurityPolicy.TLS_1_2,
+      removalPolicy: props.removalPolicy,
+    });
+    this.deadLetterQueue = new Queue(this, 'IndexerDeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+  }
+
+  /** Environment every function gets: where the index lives and how to sign requests to it. */
+  environment(): Record<string, string> {
+    return {
+      SEARCH_ENDPOINT: `https://${this.domain.domainEndpoint}`,
+      SEARCH_SIGNING: 'aws',
+      SEARCH_DLQ_URL: this.deadLetterQueue.queueUrl,
+    };
+  }
+
+  /** Feeds the indexer from the tables' streams, with the dead-letter queue as on-failure destination. */
+  connectIndexer(indexer: IFunction & { addEventSource(source: DynamoEventSource): void }, tables: Table[]): void {
+    for (const table of tables) {
+      indexer.addEventSource(new DynamoEventSource(table, { ...streamConsumer, onFailure: new SqsDlq(this.deadLetterQueue) }));
+    }
+    this.domain.grantReadWrite(indexer);
+  }
+
+  /** Lets a function run searches (GET and POST on the indices' `_search`), nothing else. */
+  grantQuery(fn: IFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['es:ESHttpGet', 'es:ESHttpPost'],
+        resources: ['users*', 'messages*'].map((index) => `${this.domain.domainArn}/${index}/_search`),
+      }),
+    );
+  }
+
+  /** Runs the reconciler on a schedule; it repairs whatever drift the stream path left behind. */
+  schedule(reconciler: IFunction): void {
+    this.domain.grantReadWrite(reconciler);
+    new Rule(this, 'ReconcileSchedule', {
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(reconciler)],
+    });
+  }
+}
+
+/** Only inserts of messages marked for stream fan-out reach the fan-out worker. */
+export const streamFanoutFilter = FilterCriteria.filter({
+  eventName: FilterRule.isEqual('INSERT'),
+  dynamodb: { NewImage: { fanout: { S: FilterRule.isEqual('stream') } } },
+});

@@ -1,0 +1,9 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+
+let client: SFNClient | undefined;
+
+/** The Step Functions client; its endpoint comes from the standard SDK configuration (`AWS_ENDPOINT_URL_SFN`). */
+export function sfnClient(): SFNClient {
+  client ??= new SFNClient({});
+  return client;
+}

@@ -1,0 +1,71 @@
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { sfnClient } from '../clients/sfn.js';
+import { config } from '../config/env.js';
+import {
+  createOperation,
+  getOperation,
+  nextExecution,
+  type OperationItem,
+  type OperationType,
+} from '../data/operations-repo.js';
+import { NotFoundError } from '../errors.js';
+import { logger } from '../logger.js';
+
+/** The contract's `Operation`. */
+export interface Operation {
+  operationId: string;
+  type: OperationType;
+  status: OperationItem['status'];
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const toOperation = ({ operationId, type, status, error, createdAt, updatedAt }: OperationItem): Operation => ({
+  operationId,
+  type,
+  status,
+  error,
+  createdAt,
+  updatedAt,
+});
+
+function machineFor(type: OperationType): string {
+  const arn = type === 'createGroup' ? config().stateMachines.createGroup : config().stateMachines.deleteAccount;
+  if (!arn) throw new Error(`No state machine configured for ${type}`);
+  return arn;
+}
+
+/** Starts (or restarts) the saga of an operation; execution names are unique per run, as AWS requires. */
+export async function startExecution(op: OperationItem): Promise<void> {
+  const run = await nextExecution(op.operationId);
+  await sfnClient().send(
+    new StartExecutionCommand({
+      stateMachineArn: machineFor(op.type),
+      name: run === 1 ? op.operationId : `${op.operationId}-${run}`,
+      input: JSON.stringify({ ...op.input, operationId: op.operationId }),
+    }),
+  );
+}
+
+/**
+ * Records the operation, then starts its saga. If the start fails, the `running` record stays behind for
+ * the reconciler, which starts it later; the caller still gets its 202.
+ */
+export async function startOperation(op: Omit<OperationItem, 'status' | 'error' | 'executions' | 'updatedAt'>) {
+  const item: OperationItem = { ...op, status: 'running', error: null, executions: 0, updatedAt: op.createdAt };
+  await createOperation(item);
+  try {
+    await startExecution(item);
+  } catch (error) {
+    logger.warn('saga start failed; the reconciler will start it', { operationId: op.operationId, error: error as Error });
+  }
+  return toOperation(item);
+}
+
+/** An operation, for the user who started it only. */
+export async function getOperationFor(me: string, operationId: string): Promise<Operation> {
+  const op = await getOperation(operationId);
+  if (!op || op.userId !== me) throw new NotFoundError('Operation not found');
+  return toOperation(op);
+}

@@ -1,0 +1,158 @@
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ddb } from '../clients/dynamodb.js';
+import { config } from '../config/env.js';
+import { listUserConnections } from '../data/connections-repo.js';
+import { getConversation, listUserConversations } from '../data/conversations-repo.js';
+import { closeRequest, getRequest, listFriendships, listPendingRequests, removeFriendship } from '../data/friends-repo.js';
+import { removeGroupMember } from '../data/groups-repo.js';
+import { setOperationStatus } from '../data/operations-repo.js';
+import { getUser } from '../data/users-repo.js';
+import { removeMember } from '../domain/groups.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
+import { closeConnection } from '../domain/push.js';
+import { withRetry } from '../retry.js';
+import { applyActions } from '../search/bulk.js';
+import { actionForItem } from '../search/documents.js';
+import { describeError } from './create-group-steps.js';
+import { BusinessError, TransientError } from './step-errors.js';
+
+/*
+ * DeleteAccount, step by step. `markDeleting` is the pivot: before it nothing has changed, so a failure
+ * there simply fails the operation. Every step after it uses FORWARD RECOVERY, never compensation: the
+ * user asked for the account to go, connections closed and friendships ended cannot be given back
+ * faithfully, and each step is idempotent, so retrying (by the state machine, then by the reconciler
+ * re-running the execution) always converges on a fully deleted account. Meanwhile the account is
+ * `deleting`: login and every authorised request are refused at once.
+ */
+
+export interface DeleteAccountInput {
+  operationId: string;
+  userId: string;
+  error?: { Error?: string; Cause?: string };
+}
+
+const t = () => config().tables;
+
+/** Pivot: the account refuses logins and requests from now on. */
+export async function markDeleting({ userId }: DeleteAccountInput): Promise<void> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: t().users,
+        Key: { userId },
+        UpdateExpression: 'SET #status = :deleting, version = version + :one, updatedAt = :now',
+        ConditionExpression: '#status = :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':deleting': 'deleting', ':active': 'active', ':one': 1, ':now': new Date().toISOString() },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    const user = await getUser(userId);
+    if (user?.status === 'deleting') return; // a re-run
+    throw new BusinessError(user ? `account is ${user.status}` : 'no such account');
+  }
+}
+
+/** Ends every friendship, each pair atomically (both rows in one transaction). */
+export async function removeFriendships({ userId }: DeleteAccountInput): Promise<void> {
+  for (const f of await listFriendships(userId)) await withRetry(() => removeFriendship(userId, f.friendId));
+}
+
+/** Rejects requests to the user and cancels the user's own. */
+export async function cancelRequests({ userId }: DeleteAccountInput): Promise<void> {
+  const now = new Date().toISOString();
+  for (const direction of ['incoming', 'outgoing'] as const) {
+    for (const pending of await listPendingRequests(userId, direction)) {
+      const request = await getRequest(pending.requestId);
+      if (request?.status !== 'pending') continue;
+      await withRetry(() => closeRequest(request, direction === 'incoming' ? 'rejected' : 'cancelled', now));
+    }
+  }
+}
+
+/** Leaves every conversation: groups hand ownership on; direct conversations keep the peer's history. */
+export async function leaveConversations({ userId }: DeleteAccountInput): Promise<void> {
+  for (const entry of await listUserConversations(userId)) {
+    if (entry.type === 'group') {
+      await removeMember(userId, entry.conversationId, userId).catch((err: unknown) => {
+        // Already gone (a re-run): the membership or the conversation no longer exists.
+        if (!(err instanceof NotFoundError || err instanceof ForbiddenError)) throw err;
+      });
+      continue;
+    }
+    await withRetry(async () => {
+      const conversation = await getConversation(entry.conversationId);
+      if (!conversation) return;
+      const result = await removeGroupMember(conversation, userId, undefined);
+      if (!result.ok && result.reason === 'stale') throw new TransientError('conversation changed meanwhile');
+    });
+  }
+}
+
+/** Closes every open WebSocket of the user and forgets it. */
+export async function closeConnections({ userId }: DeleteAccountInput): Promise<void> {
+  for (const c of await listUserConnections(userId)) await closeConnection(c.connectionId);
+}
+
+/** Removes the user's search document now, rather than waiting for the indexer. */
+export async function removeSearchDocuments({ userId }: DeleteAccountInput): Promise<void> {
+  const user = await getUser(userId);
+  if (!user) return;
+  const [outcome] = await applyActions([actionForItem('users', { ...user, status: 'deleting' })]);
+  if (outcome?.status === 'failed') throw new TransientError(`search delete failed: ${outcome.reason}`);
+}
+
+/** Frees the username (only the guard that points at this user). */
+export async function freeUsername({ userId }: DeleteAccountInput): Promise<void> {
+  const user = await getUser(userId);
+  if (!user) return;
+  try {
+    await ddb.send(
+      new DeleteCommand({
+        TableName: t().usernames,
+        Key: { username: user.username },
+        ConditionExpression: 'attribute_not_exists(username) OR userId = :u',
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err; // someone else has it now
+  }
+}
+
+/** Leaves a tombstone: no profile data, no password, status `deleted`. */
+export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: t().users,
+        Key: { userId },
+        UpdateExpression:
+          'SET #status = :deleted, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash',
+        ConditionExpression: '#status = :deleting',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':deleted': 'deleted',
+          ':deleting': 'deleting',
+          ':empty': '',
+          ':one': 1,
+          ':now': new Date().toISOString(),
+        },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    if ((await getUser(userId))?.status !== 'deleted') throw new BusinessError('account is not being deleted');
+  }
+}
+
+export async function complete({ operationId }: DeleteAccountInput): Promise<void> {
+  await setOperationStatus(operationId, 'succeeded', null, ['running', 'failed', 'succeeded']);
+}
+
+/** The operation is `failed`; the account stays `deleting` and the reconciler resumes it. */
+export async function recordFailure({ operationId, error }: DeleteAccountInput): Promise<void> {
+  await setOperationStatus(operationId, 'failed', describeError(error), ['running']);
+}

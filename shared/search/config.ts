@@ -1,0 +1,48 @@
+/** How requests to the search domain are authenticated. */
+export type SearchSigning = 'aws' | 'none';
+
+export interface SearchConfig {
+  /** Base URL of the domain: `https://search-….es.amazonaws.com` on AWS, `http://127.0.0.1:<port>` locally. */
+  readonly endpoint: string;
+  /** `aws`: SigV4 with the function's role (service `es`); `none`: plain HTTP (local node). */
+  readonly signing: SearchSigning;
+  /** Region for SigV4; from AWS_REGION (set on Lambda). */
+  readonly region: string | undefined;
+}
+
+function required(name: string, env: NodeJS.ProcessEnv): string {
+  const value = env[name];
+  if (!value) throw new Error(`Missing environment variable ${name}`);
+  return value;
+}
+
+/** Reads and checks the search configuration; a missing or malformed variable fails with its name. */
+export function readSearchConfig(env: NodeJS.ProcessEnv = process.env): SearchConfig {
+  const endpoint = required('SEARCH_ENDPOINT', env);
+  try {
+    const url = new URL(endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(url.protocol);
+  } catch {
+    throw new Error(`SEARCH_ENDPOINT is not an http(s) URL: ${endpoint}`);
+  }
+  const signing = required('SEARCH_SIGNING', env);
+  if (signing !== 'aws' && signing !== 'none') {
+    throw new Error(`SEARCH_SIGNING must be "aws" or "none", got "${signing}"`);
+  }
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (signing === 'aws' && !region)
+    throw new Error('Missing environment variable AWS_REGION (SigV4 signing)');
+  return { endpoint: endpoint.replace(/\/+$/, ''), signing, region };
+}
+
+let cached: SearchConfig | undefined;
+/** The process-wide search configuration, read on first use (handlers that never search never need it). */
+export function searchConfig(): SearchConfig {
+  cached ??= readSearchConfig();
+  return cached;
+}
+
+/** The dead-letter queue of the indexer's event source mappings (replay and the scheduled reconciler). */
+export function deadLetterQueueUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return required('SEARCH_DLQ_URL', env);
+}
