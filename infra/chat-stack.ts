@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpRoute,
@@ -21,10 +22,11 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
 import { ChatFunction } from './constructs/chat-function.js';
+import { addMonitoring } from './monitoring.js';
 import { authorizers, type FunctionSpec, httpRoutes, workers, wsRoutes } from './routes.js';
 import { ChatSagas } from './sagas.js';
 import { ChatSearch, streamConsumer, streamFanoutFilter } from './search.js';
-import type { StageConfig } from './stage.js';
+import { type StageConfig, targetOverrides } from './stage.js';
 import { ChatTables } from './tables.js';
 
 export interface ChatStackProps extends StackProps {
@@ -57,16 +59,25 @@ export class ChatStack extends Stack {
 
     const search = new ChatSearch(this, 'Search', { stage, removalPolicy: stage.removalPolicy });
 
+    // Endpoints of a target that is not AWS (LocalStack), from context; none on AWS (see stage.ts).
+    const target = targetOverrides(this, {
+      apiId: wsApi.apiId,
+      stage: wsStage.stageName,
+      wsApiEndpoint: wsApi.apiEndpoint,
+      domainEndpoint: search.domain.domainEndpoint,
+    });
     // Every function learns every table name (names are not secrets); access is granted per function.
     const environment: Record<string, string> = {
       TOKEN_SECRET_ARN: tokenSecret.secretArn,
-      WS_CALLBACK_URL: wsStage.callbackUrl,
+      WS_CALLBACK_URL: target.wsCallbackUrl ?? wsStage.callbackUrl,
       ...search.environment(),
+      ...target.searchEnvironment,
     };
     for (const name of tableNames) environment[tableEnvVar(name)] = tables.byName[name].tableName;
 
     // Set once the state machines exist; saga steps themselves never start sagas (no cycle).
     let sagas: ChatSagas | undefined;
+    const allFunctions: ChatFunction[] = [];
     const makeFunction = (id: string, spec: FunctionSpec): ChatFunction => {
       if (spec.startsSagas && !sagas) throw new Error(`${id} starts sagas but they are not declared yet`);
       const sagaEnv: Record<string, string> =
@@ -97,9 +108,10 @@ export class ChatStack extends Stack {
       if (spec.startsSagas && sagas) {
         for (const machine of [sagas.createGroup, sagas.deleteAccount]) {
           machine.grantStartExecution(fn);
-          machine.grantRead(fn);
+          machine.grantExecution(fn, 'states:DescribeExecution');
         }
       }
+      allFunctions.push(fn);
       return fn;
     };
 
@@ -123,6 +135,11 @@ export class ChatStack extends Stack {
     );
 
     const httpApi = new HttpApi(this, 'HttpApi', { createDefaultStage: true });
+    // The same limits as the WebSocket stage; the default stage takes them on its L1 route settings.
+    (httpApi.defaultStage?.node.defaultChild as CfnStage).defaultRouteSettings = {
+      throttlingRateLimit: stage.throttle.rateLimit,
+      throttlingBurstLimit: stage.throttle.burstLimit,
+    };
     for (const spec of httpRoutes) {
       const mutating = /^(POST|PATCH|PUT|DELETE) /.test(spec.route);
       const fn = makeFunction(functionId('Http', spec.entry), {
@@ -169,8 +186,18 @@ export class ChatStack extends Stack {
       }),
     );
 
+    addMonitoring(this, {
+      stage,
+      functions: allFunctions,
+      deadLetterQueue: search.deadLetterQueue,
+      httpApi,
+      wsApi,
+      wsStage,
+      stateMachines: [sagas.createGroup, sagas.deleteAccount],
+    });
+
     new CfnOutput(this, 'HttpApiUrl', { value: httpApi.apiEndpoint });
-    new CfnOutput(this, 'WebSocketUrl', { value: wsStage.url });
+    new CfnOutput(this, 'WebSocketUrl', { value: target.wsUrl ?? wsStage.url });
   }
 }
 

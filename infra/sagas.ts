@@ -85,7 +85,12 @@ export class ChatSagas extends Construct {
       .next(chunks.addCatch(compensate, { resultPath: '$.error' }))
       .next(step(cg, 'Activate', 'activate').addCatch(compensate, { resultPath: '$.error' }))
       // From here the group is live: only forward. A failed notification does not undo it.
-      .next(step(cg, 'Notify', 'notify').addCatch(step(cg, 'NotifySkipped', 'complete').next(new Succeed(this, 'CreatedQuietly')), { resultPath: '$.error' }))
+      .next(
+        step(cg, 'Notify', 'notify').addCatch(
+          step(cg, 'NotifySkipped', 'complete').next(new Succeed(this, 'CreatedQuietly')),
+          { resultPath: '$.error' },
+        ),
+      )
       .next(step(cg, 'CompleteCreateGroup', 'complete').addCatch(recordCgFailure, { resultPath: '$.error' }))
       .next(new Succeed(this, 'GroupCreated'));
     this.createGroup = this.machine('CreateGroup', createDefinition, props);
@@ -121,7 +126,8 @@ export class ChatSagas extends Construct {
           retention: props.logRetention,
           removalPolicy: props.removalPolicy,
         }),
-        level: LogLevel.ERROR,
+        // Every state transition, without payloads (no user data in the logs); sagas are low-volume.
+        level: LogLevel.ALL,
         includeExecutionData: false,
       },
     });

@@ -1,11 +1,12 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AccountRootPrincipal, PolicyDocument, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { FilterCriteria, FilterRule, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Domain, EngineVersion, TLSSecurityPolicy } from 'aws-cdk-lib/aws-opensearchservice';
+import { LogGroup, ResourcePolicy } from 'aws-cdk-lib/aws-logs';
+import { type CfnDomain, Domain, EngineVersion, TLSSecurityPolicy } from 'aws-cdk-lib/aws-opensearchservice';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from './stage.js';
@@ -37,6 +38,23 @@ export class ChatSearch extends Construct {
   constructor(scope: Construct, id: string, props: SearchProps) {
     super(scope, id);
     const { stage } = props;
+    // Error and slow logs go to CloudWatch. The log groups' resource policy is declared here rather than
+    // by CDK (a custom resource), so that no extra Lambda function is deployed.
+    const logGroup = (id: string) =>
+      new LogGroup(this, id, { retention: stage.logRetention, removalPolicy: props.removalPolicy });
+    const appLogGroup = logGroup('AppLogs');
+    const slowSearchLogGroup = logGroup('SlowSearchLogs');
+    const slowIndexLogGroup = logGroup('SlowIndexLogs');
+    const logsPolicy = new ResourcePolicy(this, 'DomainLogsPolicy', {
+      policyStatements: [
+        new PolicyStatement({
+          principals: [new ServicePrincipal('es.amazonaws.com')],
+          actions: ['logs:PutLogEvents', 'logs:CreateLogStream'],
+          resources: [appLogGroup, slowSearchLogGroup, slowIndexLogGroup].map((g) => g.logGroupArn),
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }),
+      ],
+    });
     this.domain = new Domain(this, 'Domain', {
       version: EngineVersion.OPENSEARCH_2_19,
       capacity: {
@@ -50,8 +68,30 @@ export class ChatSearch extends Construct {
       nodeToNodeEncryption: true,
       enforceHttps: true,
       tlsSecurityPolicy: TLSSecurityPolicy.TLS_1_2,
+      logging: {
+        appLogEnabled: true,
+        appLogGroup,
+        slowSearchLogEnabled: true,
+        slowSearchLogGroup,
+        slowIndexLogEnabled: true,
+        slowIndexLogGroup,
+      },
+      suppressLogsResourcePolicy: true,
       removalPolicy: props.removalPolicy,
     });
+    this.domain.node.addDependency(logsPolicy);
+    // An explicit domain policy: SigV4-signed requests of this account's principals that IAM allows (the
+    // account root delegates to IAM), nothing anonymous. On the L1, as CDK's accessPolicies would deploy a
+    // custom-resource Lambda function.
+    (this.domain.node.defaultChild as CfnDomain).accessPolicies = new PolicyDocument({
+      statements: [
+        new PolicyStatement({
+          principals: [new AccountRootPrincipal()],
+          actions: ['es:ESHttp*'],
+          resources: [Stack.of(this).formatArn({ service: 'es', resource: 'domain', resourceName: '*' })],
+        }),
+      ],
+    }).toJSON();
     this.deadLetterQueue = new Queue(this, 'IndexerDeadLetterQueue', {
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,

@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
 
 /** Settings that differ between deployment stages, chosen with `-c stage=dev|prod`. */
 export interface StageConfig {
@@ -37,4 +38,57 @@ export function stageConfig(name: string): StageConfig {
   const stage = stages[name];
   if (!stage) throw new Error(`Unknown stage "${name}"; expected one of ${Object.keys(stages).join(', ')}`);
   return stage;
+}
+
+/**
+ * Context keys (`-c key=value`) that point functions and outputs at a target that is not AWS, such as
+ * LocalStack (see localstack/README.md). None is set for AWS. Values may hold placeholders filled at
+ * deploy time: `{apiId}` (the WebSocket API's id), `{stage}` (its stage name), `{wsApiEndpoint}` (the
+ * WebSocket API's endpoint as the target reports it) and `{domainEndpoint}` (the OpenSearch domain's
+ * endpoint as the target reports it).
+ */
+export const targetOverrideKeys = {
+  /** `WS_CALLBACK_URL`, the `@connections` endpoint (AWS: the stage's callback URL). */
+  wsCallbackUrl: 'wsCallbackUrl',
+  /** The `WebSocketUrl` output (AWS: the stage's `wss://` URL). */
+  wsUrl: 'wsUrl',
+  /** `SEARCH_ENDPOINT` (AWS: `https://` and the domain endpoint). */
+  searchEndpoint: 'searchEndpoint',
+  /** `SEARCH_SIGNING`, `aws` or `none` (AWS: `aws`). */
+  searchSigning: 'searchSigning',
+} as const;
+
+export interface TargetOverrides {
+  readonly wsCallbackUrl?: string;
+  readonly wsUrl?: string;
+  /** Variables that replace the search side's defaults in every function's environment. */
+  readonly searchEnvironment: Record<string, string>;
+}
+
+/** Reads the target overrides from context and fills their placeholders (tokens are fine as values). */
+export function targetOverrides(scope: IConstruct, placeholders: Record<string, string>): TargetOverrides {
+  const read = (key: string): string | undefined => {
+    const value = scope.node.tryGetContext(key);
+    if (value === undefined || value === '') return undefined;
+    return String(value).replace(/\{(\w+)\}/g, (match, name: string) => {
+      const filled = placeholders[name];
+      if (filled === undefined) throw new Error(`Context ${key}: unknown placeholder ${match}`);
+      return filled;
+    });
+  };
+  const searchEnvironment: Record<string, string> = {};
+  const searchEndpoint = read(targetOverrideKeys.searchEndpoint);
+  if (searchEndpoint) searchEnvironment.SEARCH_ENDPOINT = searchEndpoint;
+  const searchSigning = read(targetOverrideKeys.searchSigning);
+  if (searchSigning) {
+    if (searchSigning !== 'aws' && searchSigning !== 'none') {
+      throw new Error(`Context searchSigning must be "aws" or "none", got "${searchSigning}"`);
+    }
+    searchEnvironment.SEARCH_SIGNING = searchSigning;
+  }
+  return {
+    wsCallbackUrl: read(targetOverrideKeys.wsCallbackUrl),
+    wsUrl: read(targetOverrideKeys.wsUrl),
+    searchEnvironment,
+  };
 }

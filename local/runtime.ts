@@ -7,9 +7,10 @@ import { synthTemplate } from '#infra/synth.js';
 import { startDynamoDbLocal, startElasticMq, startOpenSearch } from './engines/index.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
-import { LocalExecutions, readStateMachines, startStepFunctionsServer } from './stepfunctions/index.js';
 import { LocalLambdas } from './lambdas.js';
 import { ensureQueues } from './queues.js';
+import { readSchedules, startSchedules } from './schedules.js';
+import { LocalExecutions, readStateMachines, startStepFunctionsServer } from './stepfunctions/index.js';
 import { type StreamTriggers, startStreamTriggers } from './streams/index.js';
 import { ensureTables } from './tables.js';
 import { readTopology } from './topology.js';
@@ -29,6 +30,7 @@ export interface LocalRuntime {
   readonly dynamoEndpoint: string;
   readonly searchEndpoint: string;
   readonly sqsEndpoint: string;
+  readonly sfnEndpoint: string;
   /** The stream pollers (event source mappings), e.g. to wait until the index caught up. */
   readonly streams: StreamTriggers;
   /** Saga executions (Step Functions), e.g. to wait for one to end. */
@@ -89,7 +91,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const ws = await startWsFront(topology.ws, lambdas, options.wsPort, WS_STAGE);
     stops.push(() => ws.close());
     const machines = readStateMachines(template);
-    const executions = new LocalExecutions(machines, (functionId, input) => lambdas.invoke(functionId, input));
+    const executions = new LocalExecutions(machines, (functionId, input) =>
+      lambdas.invoke(functionId, input),
+    );
     const stepFunctions = await startStepFunctionsServer(executions);
     stops.push(async () => {
       executions.abortAll();
@@ -127,6 +131,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     });
     stops.push(() => streams.stop());
 
+    stops.push(startSchedules(readSchedules(template), lambdas));
+
     const http = await startHttpFront(topology.http, lambdas, options.httpPort);
     stops.push(() => http.close());
     if (dataDir) {
@@ -150,6 +156,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dynamoEndpoint: dynamo.endpoint,
       searchEndpoint: search.endpoint,
       sqsEndpoint: sqs.endpoint,
+      sfnEndpoint: stepFunctions.endpoint,
       streams,
       executions,
       environment,

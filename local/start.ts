@@ -11,7 +11,8 @@ const runtime = await startLocalRuntime({
   dataDir: process.env.DATA_DIR ?? `${rootDir}.data`,
 });
 console.log(
-  `chat backend ready in ${Date.now() - started} ms: http=${runtime.httpUrl} ws=${runtime.wsUrl} dynamodb=${runtime.dynamoEndpoint}`,
+  `chat backend ready in ${Date.now() - started} ms: http=${runtime.httpUrl} ws=${runtime.wsUrl} ` +
+    `dynamodb=${runtime.dynamoEndpoint} search=${runtime.searchEndpoint} sqs=${runtime.sqsEndpoint} sfn=${runtime.sfnEndpoint}`,
 );
 
 let stopping = false;

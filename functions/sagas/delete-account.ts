@@ -1,5 +1,5 @@
-import { sagaHandler } from '#shared/sagas/dispatch.js';
 import * as steps from '#shared/sagas/delete-account-steps.js';
+import { sagaHandler } from '#shared/sagas/dispatch.js';
 
 /** Every step of the DeleteAccount state machine. */
 export const handler = sagaHandler({

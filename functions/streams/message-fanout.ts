@@ -15,7 +15,11 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
     if (record.eventName !== 'INSERT' || !image) continue;
     const item = unmarshall(image as Record<string, AttributeValue>) as MessageItem;
     await fanOutFromStream(item).catch((error) =>
-      logger.warn('stream fan-out failed', { conversationId: item.conversationId, seq: item.seq, error: error as Error }),
+      logger.warn('stream fan-out failed', {
+        conversationId: item.conversationId,
+        seq: item.seq,
+        error: error as Error,
+      }),
     );
   }
 };

@@ -58,6 +58,7 @@ function collectTasks(node: Record<string, unknown>, out: Map<string, string>): 
     }
     const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown> | undefined;
     if (processor) collectTasks(processor, out);
-    for (const branch of (state.Branches as Record<string, unknown>[] | undefined) ?? []) collectTasks(branch, out);
+    for (const branch of (state.Branches as Record<string, unknown>[] | undefined) ?? [])
+      collectTasks(branch, out);
   }
 }

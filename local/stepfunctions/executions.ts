@@ -21,8 +21,11 @@ export interface ExecutionRecord {
 /** Runs a function for a Task state; errors keep their `name`, which Retry and Catch match on. */
 export type TaskInvoker = (functionId: string, input: unknown) => Promise<unknown>;
 
-/** Makes a Task state fail with an error of this name (tests inject failures by state name). */
-export type FaultPlan = Readonly<Record<string, string>>;
+/**
+ * Makes Task states fail with an error of the given name (tests inject failures by state name), from
+ * the `after`-th call of that state on (default: the first).
+ */
+export type FaultPlan = Readonly<Record<string, { readonly error: string; readonly after?: number }>>;
 
 export class ExecutionAlreadyExists extends Error {
   override name = 'ExecutionAlreadyExists';
@@ -44,6 +47,7 @@ export class LocalExecutions {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly aborts = new Map<string, () => void>();
+  private pendingFaults: FaultPlan | undefined;
 
   constructor(
     machines: readonly LocalStateMachine[],
@@ -55,7 +59,12 @@ export class LocalExecutions {
   }
 
   /** StartExecution: idempotent for the same name and input, as on AWS. */
-  start(stateMachineArn: string, input = "{}", name: string = randomUUID(), faults: FaultPlan = {}): ExecutionRecord {
+  start(
+    stateMachineArn: string,
+    input = '{}',
+    name: string = randomUUID(),
+    faults?: FaultPlan,
+  ): ExecutionRecord {
     const machine = this.machines.get(stateMachineArn);
     if (!machine) throw new StateMachineDoesNotExist(`State Machine Does Not Exist: '${stateMachineArn}'`);
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
@@ -64,29 +73,51 @@ export class LocalExecutions {
       if (existing.input === input) return existing;
       throw new ExecutionAlreadyExists(`Execution Already Exists: '${executionArn}'`);
     }
-    const record: ExecutionRecord = { executionArn, stateMachineArn, name, status: 'RUNNING', input, startDate: new Date() };
+    const plan = faults ?? this.pendingFaults ?? {};
+    this.pendingFaults = undefined;
+    const calls = new Map<string, number>();
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachineArn,
+      name,
+      status: 'RUNNING',
+      input,
+      startDate: new Date(),
+    };
     this.executions.set(executionArn, record);
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervals: Record<string, number> = {};
     for (const [state, functionId] of machine.taskFunctions) {
       handlers[state] = async (taskInput) => {
-        const fault = faults[state];
-        if (fault) {
+        const call = (calls.get(state) ?? 0) + 1;
+        calls.set(state, call);
+        const fault = plan[state];
+        if (fault && call > (fault.after ?? 0)) {
           const err = new Error(`fault injected at ${state}`);
-          err.name = fault;
+          err.name = fault.error;
           throw err;
         }
         return this.invoke(functionId, taskInput);
       };
       retryIntervals[state] = this.retryDelayMs;
     }
-    const sm = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: false } } as never);
+    const sm = new StateMachine(
+      machine.definition as never,
+      { validationOptions: { checkPaths: false } } as never,
+    );
     const execution = sm.run(JSON.parse(input), {
       overrides: {
         taskResourceLocalHandlers: handlers as never,
         retryIntervalOverrides: retryIntervals,
       },
-      context: { Execution: { Id: executionArn, Name: name, Input: JSON.parse(input), StartTime: record.startDate.toISOString() } } as never,
+      context: {
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          Input: JSON.parse(input),
+          StartTime: record.startDate.toISOString(),
+        },
+      } as never,
     });
     this.aborts.set(executionArn, execution.abort);
     const done = execution.result.then(
@@ -96,7 +127,8 @@ export class LocalExecutions {
       },
       (err: unknown) => {
         record.status = 'FAILED';
-        const cause = err instanceof ExecutionError ? (err.cause as { name?: string; message?: string }) : undefined;
+        const cause =
+          err instanceof ExecutionError ? (err.cause as { name?: string; message?: string }) : undefined;
         record.error = cause?.name ?? (err as Error).name;
         record.cause = cause?.message ?? (err as Error).message;
       },
@@ -110,6 +142,16 @@ export class LocalExecutions {
       }),
     );
     return record;
+  }
+
+  /** Faults for the next execution started (through the API, as handlers start them). */
+  injectFaults(plan: FaultPlan): void {
+    this.pendingFaults = plan;
+  }
+
+  /** Every execution of a state machine, newest last. */
+  list(stateMachineArn: string): ExecutionRecord[] {
+    return [...this.executions.values()].filter((e) => e.stateMachineArn === stateMachineArn);
   }
 
   describe(executionArn: string): ExecutionRecord {

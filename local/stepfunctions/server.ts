@@ -30,7 +30,10 @@ function describe(r: ExecutionRecord) {
  * The Step Functions API calls the handlers make (AWS JSON 1.0 protocol), so they use the real
  * `@aws-sdk/client-sfn` unchanged: StartExecution, DescribeExecution, StopExecution, ListExecutions.
  */
-export async function startStepFunctionsServer(executions: LocalExecutions, port = 0): Promise<StepFunctionsServer> {
+export async function startStepFunctionsServer(
+  executions: LocalExecutions,
+  port = 0,
+): Promise<StepFunctionsServer> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
       const known = ['ExecutionDoesNotExist', 'ExecutionAlreadyExists', 'StateMachineDoesNotExist'];
@@ -50,9 +53,14 @@ export async function startStepFunctionsServer(executions: LocalExecutions, port
       case 'AWSStepFunctions.DescribeExecution':
         return reply(res, 200, describe(executions.describe(body.executionArn ?? '')));
       case 'AWSStepFunctions.StopExecution':
-        return reply(res, 200, { stopDate: seconds(executions.stop(body.executionArn ?? '').stopDate ?? new Date()) });
+        return reply(res, 200, {
+          stopDate: seconds(executions.stop(body.executionArn ?? '').stopDate ?? new Date()),
+        });
       default:
-        return reply(res, 400, { __type: 'UnknownOperationException', message: `Unsupported operation ${target}` });
+        return reply(res, 400, {
+          __type: 'UnknownOperationException',
+          message: `Unsupported operation ${target}`,
+        });
     }
   }
 

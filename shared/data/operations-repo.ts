@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { scanTable } from './scan.js';
@@ -32,13 +32,19 @@ const env = (deps: Deps) => ({ client: deps.client ?? defaultClient, t: deps.tab
 export async function createOperation(op: OperationItem, deps: Deps = {}): Promise<void> {
   const { client, t } = env(deps);
   await client.send(
-    new PutCommand({ TableName: t.operations, Item: op, ConditionExpression: 'attribute_not_exists(operationId)' }),
+    new PutCommand({
+      TableName: t.operations,
+      Item: op,
+      ConditionExpression: 'attribute_not_exists(operationId)',
+    }),
   );
 }
 
 export async function getOperation(operationId: string, deps: Deps = {}): Promise<OperationItem | undefined> {
   const { client, t } = env(deps);
-  const res = await client.send(new GetCommand({ TableName: t.operations, Key: { operationId }, ConsistentRead: true }));
+  const res = await client.send(
+    new GetCommand({ TableName: t.operations, Key: { operationId }, ConsistentRead: true }),
+  );
   return res.Item as OperationItem | undefined;
 }
 

@@ -17,8 +17,8 @@ import { logger } from '../logger.js';
 import { RetryableError, withRetry } from '../retry.js';
 import { type Conversation, toConversation } from './conversations.js';
 import { newId } from './ids.js';
-import { type Operation, startOperation } from './operations.js';
 import { requireMember } from './membership.js';
+import { type Operation, startOperation } from './operations.js';
 import { pushToUsers } from './push.js';
 
 /** Other members a group may have (the contract's bound); beyond one transaction it needs a saga. */
@@ -51,10 +51,16 @@ export type CreateGroupResult =
  * Creates a group with the caller as owner. Up to one transaction's worth of members, atomically in one
  * transaction; beyond that, as a CreateGroup saga: the answer is the group (`creating`) and its operation.
  */
-export async function createGroup(me: string, name: string, memberIds: readonly string[]): Promise<CreateGroupResult> {
+export async function createGroup(
+  me: string,
+  name: string,
+  memberIds: readonly string[],
+): Promise<CreateGroupResult> {
   const others = [...new Set(memberIds)].filter((id) => id !== me);
   if (others.length > MAX_GROUP_OTHER_MEMBERS) {
-    throw new InvalidRequestError(`memberIds: at most ${MAX_GROUP_OTHER_MEMBERS} other members`, { field: 'memberIds' });
+    throw new InvalidRequestError(`memberIds: at most ${MAX_GROUP_OTHER_MEMBERS} other members`, {
+      field: 'memberIds',
+    });
   }
   await requireExistingUsers(others);
   const now = new Date().toISOString();
@@ -73,7 +79,8 @@ export async function createGroup(me: string, name: string, memberIds: readonly 
   if (others.length + 1 > MAX_GROUP_MEMBERS_IN_ONE_TRANSACTION) {
     const all = [me, ...others];
     const chunks: string[][] = [];
-    for (let i = 0; i < all.length; i += CREATE_GROUP_CHUNK) chunks.push(all.slice(i, i + CREATE_GROUP_CHUNK));
+    for (let i = 0; i < all.length; i += CREATE_GROUP_CHUNK)
+      chunks.push(all.slice(i, i + CREATE_GROUP_CHUNK));
     const operation = await startOperation({
       operationId: newId('op'),
       type: 'createGroup',
@@ -81,7 +88,11 @@ export async function createGroup(me: string, name: string, memberIds: readonly 
       input: { conversationId: conversation.conversationId, ownerId: me, name, chunks, createdAt: now },
       createdAt: now,
     });
-    return { kind: 'started', operation, conversation: toConversation({ ...conversation, status: 'creating' }, { lastReadSeq: 0 }) };
+    return {
+      kind: 'started',
+      operation,
+      conversation: toConversation({ ...conversation, status: 'creating' }, { lastReadSeq: 0 }),
+    };
   }
   const members: MemberItem[] = [me, ...others].map((userId) => ({
     conversationId: conversation.conversationId,

@@ -21,7 +21,14 @@ export interface Operation {
   updatedAt: string;
 }
 
-export const toOperation = ({ operationId, type, status, error, createdAt, updatedAt }: OperationItem): Operation => ({
+export const toOperation = ({
+  operationId,
+  type,
+  status,
+  error,
+  createdAt,
+  updatedAt,
+}: OperationItem): Operation => ({
   operationId,
   type,
   status,
@@ -31,7 +38,8 @@ export const toOperation = ({ operationId, type, status, error, createdAt, updat
 });
 
 function machineFor(type: OperationType): string {
-  const arn = type === 'createGroup' ? config().stateMachines.createGroup : config().stateMachines.deleteAccount;
+  const arn =
+    type === 'createGroup' ? config().stateMachines.createGroup : config().stateMachines.deleteAccount;
   if (!arn) throw new Error(`No state machine configured for ${type}`);
   return arn;
 }
@@ -52,13 +60,24 @@ export async function startExecution(op: OperationItem): Promise<void> {
  * Records the operation, then starts its saga. If the start fails, the `running` record stays behind for
  * the reconciler, which starts it later; the caller still gets its 202.
  */
-export async function startOperation(op: Omit<OperationItem, 'status' | 'error' | 'executions' | 'updatedAt'>) {
-  const item: OperationItem = { ...op, status: 'running', error: null, executions: 0, updatedAt: op.createdAt };
+export async function startOperation(
+  op: Omit<OperationItem, 'status' | 'error' | 'executions' | 'updatedAt'>,
+) {
+  const item: OperationItem = {
+    ...op,
+    status: 'running',
+    error: null,
+    executions: 0,
+    updatedAt: op.createdAt,
+  };
   await createOperation(item);
   try {
     await startExecution(item);
   } catch (error) {
-    logger.warn('saga start failed; the reconciler will start it', { operationId: op.operationId, error: error as Error });
+    logger.warn('saga start failed; the reconciler will start it', {
+      operationId: op.operationId,
+      error: error as Error,
+    });
   }
   return toOperation(item);
 }

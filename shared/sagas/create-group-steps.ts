@@ -1,5 +1,5 @@
-import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
 import { type ConversationItem, getConversation, listMembers } from '../data/conversations-repo.js';
@@ -51,7 +51,8 @@ export async function createConversation(input: CreateGroupInput): Promise<void>
       }),
     );
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) throw new BusinessError('conversation id already in use');
+    if (err instanceof ConditionalCheckFailedException)
+      throw new BusinessError('conversation id already in use');
     throw err;
   }
 }
@@ -60,7 +61,9 @@ export async function createConversation(input: CreateGroupInput): Promise<void>
  * Step 2 (once per chunk): the chunk's memberships and list entries in one transaction, conditioned on
  * the group still being `creating`. Puts are idempotent, so a retried chunk does no second work.
  */
-export async function addChunk(input: Pick<CreateGroupInput, 'conversationId' | 'ownerId' | 'createdAt'> & { userIds: string[] }) {
+export async function addChunk(
+  input: Pick<CreateGroupInput, 'conversationId' | 'ownerId' | 'createdAt'> & { userIds: string[] },
+) {
   const { conversationId, createdAt } = input;
   try {
     await ddb.send(
@@ -79,7 +82,12 @@ export async function addChunk(input: Pick<CreateGroupInput, 'conversationId' | 
             {
               Put: {
                 TableName: t().members,
-                Item: { conversationId, userId, role: userId === input.ownerId ? 'owner' : 'member', joinedAt: createdAt },
+                Item: {
+                  conversationId,
+                  userId,
+                  role: userId === input.ownerId ? 'owner' : 'member',
+                  joinedAt: createdAt,
+                },
               },
             },
             {
@@ -115,13 +123,16 @@ export async function activate(input: Pick<CreateGroupInput, 'conversationId'>):
       }),
     );
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) throw new BusinessError('the group was failed meanwhile');
+    if (err instanceof ConditionalCheckFailedException)
+      throw new BusinessError('the group was failed meanwhile');
     throw err;
   }
 }
 
 /** Step 4: tells every member (best effort; clients also see it in their list). */
-export async function notify(input: Pick<CreateGroupInput, 'conversationId' | 'chunks' | 'name'>): Promise<void> {
+export async function notify(
+  input: Pick<CreateGroupInput, 'conversationId' | 'chunks' | 'name'>,
+): Promise<void> {
   const conversation = await getConversation(input.conversationId);
   if (!conversation) return;
   const view = toConversation(conversation, { lastReadSeq: 0 });
@@ -184,7 +195,9 @@ export async function removeMembers(input: Pick<CreateGroupInput, 'conversationI
 }
 
 /** Compensation 2: marks the group failed and the operation compensated, with the error. */
-export async function markFailed(input: Pick<CreateGroupInput, 'conversationId' | 'operationId' | 'error'>): Promise<void> {
+export async function markFailed(
+  input: Pick<CreateGroupInput, 'conversationId' | 'operationId' | 'error'>,
+): Promise<void> {
   try {
     await ddb.send(
       new UpdateCommand({
@@ -200,7 +213,10 @@ export async function markFailed(input: Pick<CreateGroupInput, 'conversationId' 
     // No conversation was ever created: nothing to mark. An active one is never failed.
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
   }
-  await setOperationStatus(input.operationId, 'compensated', describeError(input.error), ['running', 'failed']);
+  await setOperationStatus(input.operationId, 'compensated', describeError(input.error), [
+    'running',
+    'failed',
+  ]);
 }
 
 /** Last resort: the operation is `failed` and stays for the reconciler to finish or undo. */

@@ -1,16 +1,22 @@
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
 import { listUserConnections } from '../data/connections-repo.js';
 import { getConversation, listUserConversations } from '../data/conversations-repo.js';
-import { closeRequest, getRequest, listFriendships, listPendingRequests, removeFriendship } from '../data/friends-repo.js';
+import {
+  closeRequest,
+  getRequest,
+  listFriendships,
+  listPendingRequests,
+  removeFriendship,
+} from '../data/friends-repo.js';
 import { removeGroupMember } from '../data/groups-repo.js';
 import { setOperationStatus } from '../data/operations-repo.js';
 import { getUser } from '../data/users-repo.js';
 import { removeMember } from '../domain/groups.js';
-import { ForbiddenError, NotFoundError } from '../errors.js';
 import { closeConnection } from '../domain/push.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
 import { withRetry } from '../retry.js';
 import { applyActions } from '../search/bulk.js';
 import { actionForItem } from '../search/documents.js';
@@ -44,14 +50,20 @@ export async function markDeleting({ userId }: DeleteAccountInput): Promise<void
         UpdateExpression: 'SET #status = :deleting, version = version + :one, updatedAt = :now',
         ConditionExpression: '#status = :active',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':deleting': 'deleting', ':active': 'active', ':one': 1, ':now': new Date().toISOString() },
+        ExpressionAttributeValues: {
+          ':deleting': 'deleting',
+          ':active': 'active',
+          ':one': 1,
+          ':now': new Date().toISOString(),
+        },
       }),
     );
   } catch (err) {
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
     const user = await getUser(userId);
-    if (user?.status === 'deleting') return; // a re-run
-    throw new BusinessError(user ? `account is ${user.status}` : 'no such account');
+    // A re-run (by the reconciler) finds the account already deleting, or already tombstoned.
+    if (user?.status === 'deleting' || user?.status === 'deleted') return;
+    throw new BusinessError('no such account');
   }
 }
 
@@ -144,7 +156,8 @@ export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
     );
   } catch (err) {
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    if ((await getUser(userId))?.status !== 'deleted') throw new BusinessError('account is not being deleted');
+    if ((await getUser(userId))?.status !== 'deleted')
+      throw new BusinessError('account is not being deleted');
   }
 }
 

@@ -19,12 +19,15 @@ export interface OperationsReport {
 /** The state of an operation's latest execution, or `missing` when none was started or it was lost. */
 async function latestExecutionStatus(op: OperationItem): Promise<string> {
   if (!op.executions) return 'missing';
-  const machine = op.type === 'createGroup' ? config().stateMachines.createGroup : config().stateMachines.deleteAccount;
+  const machine =
+    op.type === 'createGroup' ? config().stateMachines.createGroup : config().stateMachines.deleteAccount;
   if (!machine) throw new Error(`no state machine configured for ${op.type}`);
   const name = op.executions === 1 ? op.operationId : `${op.operationId}-${op.executions}`;
   try {
     const res = await sfnClient().send(
-      new DescribeExecutionCommand({ executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${name}` }),
+      new DescribeExecutionCommand({
+        executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${name}`,
+      }),
     );
     return res.status ?? 'missing';
   } catch (err) {

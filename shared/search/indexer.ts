@@ -93,17 +93,18 @@ async function indexMixed(
   records: ReadonlyArray<{ index: SearchIndex; record: SourceRecord }>,
   deps: IndexerDeps,
 ): Promise<IndexedRecords> {
-  const failed: string[] = [];
-  const planned: Array<{ seq: string; action: SearchAction }> = [];
-  for (const { index, record } of records) {
+  // Record positions of failures, reported in batch order (Lambda resumes from the lowest).
+  const failed: number[] = [];
+  const planned: Array<{ at: number; seq: string; action: SearchAction }> = [];
+  records.forEach(({ index, record }, at) => {
     const seq = record.dynamodb?.SequenceNumber ?? '';
     try {
-      planned.push({ seq, action: actionForRecord(index, record) });
+      planned.push({ at, seq, action: actionForRecord(index, record) });
     } catch (err) {
       logger.error('stream record cannot be indexed', { index, sequenceNumber: seq, error: err as Error });
-      failed.push(seq);
+      failed.push(at);
     }
-  }
+  });
   const outcomes = await applyActions(
     planned.map((p) => p.action),
     deps.client,
@@ -111,7 +112,7 @@ async function indexMixed(
   let applied = 0;
   let superseded = 0;
   outcomes.forEach((outcome, i) => {
-    const { seq, action } = planned[i] as (typeof planned)[number];
+    const { at, seq, action } = planned[i] as (typeof planned)[number];
     if (outcome.status === 'applied') applied++;
     else if (outcome.status === 'superseded') superseded++;
     else {
@@ -121,10 +122,13 @@ async function indexMixed(
         sequenceNumber: seq,
         ...outcome,
       });
-      failed.push(seq);
+      failed.push(at);
     }
   });
-  return { failed, applied, superseded };
+  const sequenceNumbers = failed
+    .sort((a, b) => a - b)
+    .map((at) => records[at]?.record.dynamodb?.SequenceNumber ?? '');
+  return { failed: sequenceNumbers, applied, superseded };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { synthTemplate } from '#infra/synth.js';
 import { functionEnvironment } from '#local/environment.js';
+import { readStateMachines } from '#local/stepfunctions/index.js';
 import { readTopology } from '#local/topology.js';
 import { remoteTarget } from './remote-target.js';
 import { startRuntimeProcess } from './runtime-process.js';
@@ -31,22 +32,33 @@ export default async function setup(project: TestProject) {
   }
   // One signing secret for the runtime and in-process handlers, so tokens work across both.
   const runtime = await startRuntimeProcess({ TOKEN_SECRET });
-  const topology = readTopology(synthTemplate());
+  const template = synthTemplate();
+  const topology = readTopology(template);
+  const machines = new Map(readStateMachines(template).map((m) => [m.logicalId, m.arn]));
   project.provide('httpUrl', runtime.httpUrl);
   project.provide('wsUrl', runtime.wsUrl);
   project.provide(
     'handlerEnv',
-    functionEnvironment(topology, {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamoEndpoint,
-      WS_CALLBACK_URL: runtime.wsUrl.replace(/^ws/, 'http'),
-      TOKEN_SECRET,
-      // In-process tests create many users; the KDF's cost is measured by the auth benchmark instead.
-      SCRYPT_N: '1024',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    }),
+    functionEnvironment(
+      topology,
+      {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamoEndpoint,
+        AWS_ENDPOINT_URL_DYNAMODB_STREAMS: runtime.dynamoEndpoint,
+        AWS_ENDPOINT_URL_SQS: runtime.sqsEndpoint,
+        AWS_ENDPOINT_URL_SFN: runtime.sfnEndpoint,
+        SEARCH_ENDPOINT: runtime.searchEndpoint,
+        SEARCH_SIGNING: 'none',
+        WS_CALLBACK_URL: runtime.wsUrl.replace(/^ws/, 'http'),
+        TOKEN_SECRET,
+        // In-process tests create many users; the KDF's cost is measured by the auth benchmark instead.
+        SCRYPT_N: '1024',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+      },
+      machines,
+    ),
   );
   return async () => {
     const code = await runtime.stop();

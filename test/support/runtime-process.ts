@@ -5,13 +5,16 @@ export interface RuntimeProcess {
   readonly httpUrl: string;
   readonly wsUrl: string;
   readonly dynamoEndpoint: string;
+  readonly searchEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly sfnEndpoint: string;
   readonly child: ChildProcess;
   readonly output: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 const rootDir = fileURLToPath(new URL('../..', import.meta.url));
-const READY = /ready.*http=(\S+) ws=(\S+) dynamodb=(\S+)/;
+const READY = /ready.*http=(\S+) ws=(\S+) dynamodb=(\S+) search=(\S+) sqs=(\S+) sfn=(\S+)/;
 
 /** Starts `npm start`'s entry point as a child process and waits for its `ready` line. */
 export function startRuntimeProcess(
@@ -44,6 +47,9 @@ export function startRuntimeProcess(
         httpUrl: m[1] as string,
         wsUrl: m[2] as string,
         dynamoEndpoint: m[3] as string,
+        searchEndpoint: m[4] as string,
+        sqsEndpoint: m[5] as string,
+        sfnEndpoint: m[6] as string,
         child,
         output: () => output,
         stop: async (signal = 'SIGTERM') => {
