@@ -5,6 +5,7 @@ import { synthTemplate } from '#infra/synth.js';
 import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
 import { functionEnvironment } from '../environment.js';
 import { RUNTIME_INFO_FILE } from '../runtime.js';
+import { readStateMachines } from '../stepfunctions/index.js';
 import { readTopology } from '../topology.js';
 
 const rootDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,7 +18,14 @@ const rootDir = fileURLToPath(new URL('../..', import.meta.url));
 export async function connectToDeployment(): Promise<string> {
   if (tableNames.every((name) => process.env[tableEnvVar(name)])) return 'the configured AWS deployment';
   const dataDir = resolve(process.env.DATA_DIR ?? join(rootDir, '.data'));
-  let info: { dynamoEndpoint: string };
+  let info: {
+    dynamoEndpoint: string;
+    wsUrl: string;
+    searchEndpoint?: string;
+    sqsEndpoint?: string;
+    sfnEndpoint?: string;
+    dlqUrl?: string;
+  };
   try {
     info = JSON.parse(await readFile(join(dataDir, RUNTIME_INFO_FILE), 'utf8'));
   } catch {
@@ -25,13 +33,26 @@ export async function connectToDeployment(): Promise<string> {
       `No running local runtime found in ${dataDir} (start it with npm start, or set the *_TABLE variables of a deployment)`,
     );
   }
-  const env = functionEnvironment(readTopology(synthTemplate()), {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: info.dynamoEndpoint,
-    WS_CALLBACK_URL: 'http://127.0.0.1:0',
-  });
+  const template = synthTemplate();
+  const machines = readStateMachines(template).map((m) => [m.logicalId, m.arn] as const);
+  const optional = (name: string, value: string | undefined) => (value ? { [name]: value } : {});
+  const env = functionEnvironment(
+    readTopology(template),
+    {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: info.dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: info.dynamoEndpoint,
+      WS_CALLBACK_URL: info.wsUrl.replace(/^ws/, 'http'),
+      SEARCH_SIGNING: 'none',
+      ...optional('SEARCH_ENDPOINT', info.searchEndpoint),
+      ...optional('AWS_ENDPOINT_URL_SQS', info.sqsEndpoint),
+      ...optional('AWS_ENDPOINT_URL_SFN', info.sfnEndpoint),
+      ...optional('SEARCH_DLQ_URL', info.dlqUrl),
+    },
+    new Map(machines),
+  );
   Object.assign(process.env, env);
   return `the local runtime (${info.dynamoEndpoint})`;
 }

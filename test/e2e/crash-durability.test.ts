@@ -95,5 +95,5 @@ describe.runIf(!remoteTarget())('durability across a crash', () => {
     });
     expect(next.status).toBe(201);
     expect(next.body.seq).toBe(stored.length + 1);
-  });
+  }, 300_000);
 });
