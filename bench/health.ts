@@ -1,5 +1,6 @@
 // npm run bench:health — GET /health and WebSocket ping->pong round trips against the local runtime.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpClient } from './lib/http.js';
 import { benchMain } from './lib/runtime.js';
 import { median, ms, type Summary, summarize } from './lib/stats.js';
@@ -72,5 +73,8 @@ await benchMain('health: GET /health and WebSocket ping round trips', async (run
   } finally {
     await ws.close();
     http.close();
+    // The front runs the $disconnect handler after the socket closed; runtime.stop() does not wait for
+    // it, so give it a moment before DynamoDB Local goes away.
+    await sleep(1_000);
   }
 });

@@ -33,12 +33,18 @@ async function register(http: HttpClient): Promise<User> {
 async function waitFor(http: HttpClient, token: string, operationId: string, started: number) {
   for (;;) {
     const res = await http.call<{ status: string }>(`/operations/${operationId}`, { token });
-    if (res.status === 200 && res.body.status !== 'running') return { status: res.body.status, ms: performance.now() - started };
+    if (res.status === 200 && res.body.status !== 'running')
+      return { status: res.body.status, ms: performance.now() - started };
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-async function bigGroup(runtime: InProcessRuntime, http: HttpClient, users: User[], faultAtActivate: boolean) {
+async function bigGroup(
+  runtime: InProcessRuntime,
+  http: HttpClient,
+  users: User[],
+  faultAtActivate: boolean,
+) {
   const [owner, ...others] = users as [User, ...User[]];
   if (faultAtActivate) runtime.executions.injectFaults({ Activate: { error: 'BusinessError' } });
   const started = performance.now();
@@ -54,14 +60,21 @@ async function deleteAccount(http: HttpClient) {
   const me = await register(http);
   const friends = await pool(Array.from({ length: FRIENDS }), 10, () => register(http));
   await pool(friends, 10, async (f) => {
-    const req = await http.call<{ requestId: string }>('/friend-requests', { token: f.token, body: { toUserId: me.userId } });
+    const req = await http.call<{ requestId: string }>('/friend-requests', {
+      token: f.token,
+      body: { toUserId: me.userId },
+    });
     await http.call(`/friend-requests/${req.body.requestId}/accept`, { token: me.token, body: {} });
   });
-  await pool(Array.from({ length: GROUPS }, (_, i) => i), 5, async (i) => {
-    const others = [friends[i % FRIENDS], friends[(i + 1) % FRIENDS]].map((u) => (u as User).userId);
-    const res = await http.call('/groups', { token: me.token, body: { name: `g${i}`, memberIds: others } });
-    if (res.status !== 201) throw new Error(`group: ${res.status}`);
-  });
+  await pool(
+    Array.from({ length: GROUPS }, (_, i) => i),
+    5,
+    async (i) => {
+      const others = [friends[i % FRIENDS], friends[(i + 1) % FRIENDS]].map((u) => (u as User).userId);
+      const res = await http.call('/groups', { token: me.token, body: { name: `g${i}`, memberIds: others } });
+      if (res.status !== 201) throw new Error(`group: ${res.status}`);
+    },
+  );
   const started = performance.now();
   const res = await http.call<{ operationId: string }>('/me', { method: 'DELETE', token: me.token });
   if (res.status !== 202) throw new Error(`delete: ${res.status}`);

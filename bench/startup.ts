@@ -1,7 +1,7 @@
 // npm run bench:startup — `npm start`'s entry from spawn to its ready line, and its SIGTERM shutdown.
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { installDynamoDbLocal } from '#local/engines/dynamodb-local.js';
+import { installDynamoDbLocal, installElasticMq, installOpenSearch } from '#local/engines/index.js';
 import { HttpClient } from './lib/http.js';
 import {
   alive,
@@ -19,20 +19,20 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 interface Run {
   readyMs: number;
   selfReportedMs: number;
-  jvmMs: number;
+  /** Engine start-up (spawn to first answer) by name, as the engine launcher reports it. */
+  engines: ReadonlyMap<string, number>;
+  jvms: number;
   firstHealthMs: number;
   shutdownMs: number;
   exit: string;
   clean: boolean;
 }
 
-// With CHAT_ENGINES_DEBUG the engine launcher reports the JVM's own start-up (spawn to first answer).
-const ENGINE_READY = /\[engines\] dynamodb-local ready on \S+ in (\d+) ms/;
-
 async function once(): Promise<Run> {
+  // CHAT_ENGINES_DEBUG makes the engine launcher report each engine's own start-up time on stderr.
   const child = await spawnStartEntry({ CHAT_ENGINES_DEBUG: '1' });
   const processes = descendants(child.pid);
-  const jvmSeen = processes.some((p) => p.command.includes('java'));
+  const jvms = processes.filter((p) => /\bjava\b/.test(p.command)).length;
   const http = new HttpClient(child.httpUrl);
   const t = performance.now();
   const health = await http.call('/health');
@@ -41,8 +41,8 @@ async function once(): Promise<Run> {
   if (health.status !== 200) throw new Error(`GET /health answered ${health.status}`);
 
   const stopped = await child.stop('SIGTERM');
-  // Everything the child started must be gone, and its ports closed. The JVM is stopped (and reaped) by
-  // start.ts before it exits; tsx's esbuild service ends when its stdin closes, a moment after Node.
+  // Everything the child started must be gone, and its ports closed. start.ts stops (and reaps) the
+  // engines before it exits; tsx's esbuild service ends when its stdin closes, a moment after Node.
   const deadline = performance.now() + 3_000;
   let leftovers = processes.filter((p) => alive(p.pid));
   while (leftovers.length && performance.now() < deadline) {
@@ -56,33 +56,35 @@ async function once(): Promise<Run> {
   }
   if (leftovers.length) console.log(`  ! alive 3 s after exit (now killed): ${JSON.stringify(leftovers)}`);
   if (openPorts.length) console.log(`  ! still accepting connections after exit: ${openPorts.join(', ')}`);
-  if (processes.length === 0 && process.platform === 'linux')
-    console.log('  ! no child process of start.ts seen');
+  if (jvms === 0) console.log('  ! no java child of start.ts seen');
   return {
     readyMs: child.readyMs,
     selfReportedMs: child.selfReportedMs,
-    jvmMs: Number(ENGINE_READY.exec(child.output())?.[1] ?? Number.NaN),
+    engines: new Map(child.engines()),
+    jvms,
     firstHealthMs,
     shutdownMs: stopped.ms,
     exit: stopped.signal ? `signal ${stopped.signal}` : `code ${stopped.code}`,
-    clean: leftovers.length === 0 && openPorts.length === 0 && stopped.code === 0 && jvmSeen,
+    clean: leftovers.length === 0 && openPorts.length === 0 && stopped.code === 0 && jvms > 0,
   };
 }
 
 function line(label: string, r: Run): string {
+  const engines = [...r.engines].map(([name, t]) => `${name} ${ms(t)}`).join(', ');
   return (
-    `${label.padEnd(8)} ready ${ms(r.readyMs).padStart(8)}  (start.ts reports ${ms(r.selfReportedMs)}, JVM ${ms(r.jvmMs)})  ` +
-    `first /health ${ms(r.firstHealthMs)}  SIGTERM->exit ${ms(r.shutdownMs)}  exit ${r.exit}` +
-    `${r.clean ? '  clean' : '  NOT CLEAN'}`
+    `${label.padEnd(8)} ready ${ms(r.readyMs).padStart(8)}  (start.ts ${ms(r.selfReportedMs)}; engines: ${engines})\n` +
+    `${''.padEnd(9)}first /health ${ms(r.firstHealthMs)}  SIGTERM->exit ${ms(r.shutdownMs)}  exit ${r.exit}, ` +
+    `${r.jvms} JVMs${r.clean ? ', clean' : ', NOT CLEAN'}`
   );
 }
 
 printHeader('startup: node --import tsx local/start.ts (DATA_DIR=:memory:, HTTP_PORT=0, WS_PORT=0)');
-const engineDir = await installDynamoDbLocal();
-console.log(`engine cache: ${engineDir} (warm: nothing is downloaded during the runs)`);
-console.log(
-  'ready = wall time from spawn() to the ready line on stdout (Node + tsx start, imports, synth, JVM, tables, fronts)',
-);
+// Fetched now if missing, so that no run downloads anything.
+for (const install of [installDynamoDbLocal, installElasticMq, installOpenSearch]) {
+  console.log(`engine cache: ${await install()}`);
+}
+console.log('ready = wall time from spawn() to the ready line on stdout');
+console.log('  (Node + tsx start, imports, synth, engines, tables and queues, handler imports, fronts)');
 console.log("a first run warms the OS page cache and tsx's transform cache and is not counted\n");
 
 const warm = await once();
@@ -93,17 +95,22 @@ for (let i = 1; i <= RUNS; i++) {
   runs.push(r);
   console.log(line(`run ${i}`, r));
 }
+const med = (f: (r: Run) => number | undefined) =>
+  ms(median(runs.map(f).filter((v): v is number => v !== undefined)));
 console.log('');
-console.log(`median ready (spawn -> ready line):   ${ms(median(runs.map((r) => r.readyMs)))}`);
-console.log(`median start.ts self-reported:        ${ms(median(runs.map((r) => r.selfReportedMs)))}`);
-console.log(`median DynamoDB Local JVM start:       ${ms(median(runs.map((r) => r.jvmMs)))}`);
+console.log(`median ready (spawn -> ready line):   ${med((r) => r.readyMs)}`);
+console.log(`median start.ts self-reported:        ${med((r) => r.selfReportedMs)}`);
+for (const name of new Set(runs.flatMap((r) => [...r.engines.keys()]))) {
+  console.log(
+    `median ${`${name} start:`.padEnd(30)} ${med((r) => r.engines.get(name))} (spawn to first answer)`,
+  );
+}
+console.log(`median Node/tsx start + imports:      ${med((r) => r.readyMs - r.selfReportedMs)}`);
+console.log(`median first GET /health:             ${med((r) => r.firstHealthMs)}`);
+console.log(`median shutdown (SIGTERM -> exit):    ${med((r) => r.shutdownMs)}`);
 console.log(
-  `median Node/tsx start + imports:      ${ms(median(runs.map((r) => r.readyMs - r.selfReportedMs)))}`,
-);
-console.log(`median first GET /health:             ${ms(median(runs.map((r) => r.firstHealthMs)))}`);
-console.log(`median shutdown (SIGTERM -> exit):    ${ms(median(runs.map((r) => r.shutdownMs)))}`);
-console.log(
-  `clean shutdowns: ${runs.filter((r) => r.clean).length}/${runs.length} (exit code 0, no leftover process, ports closed)`,
+  `clean shutdowns: ${runs.filter((r) => r.clean).length}/${runs.length} ` +
+    '(exit code 0, no process left behind, ports closed)',
 );
 
 // Where the time goes: the synth that startLocalRuntime runs first, alone in a fresh process.
@@ -119,6 +126,6 @@ const synth = JSON.parse(probe.trim().split('\n').pop() ?? '{}') as { importMs: 
 console.log(
   `for comparison, in a fresh process: import of the CDK app ${ms(synth.importMs)}, synthTemplate() ${ms(synth.synthMs)}`,
 );
-console.log('(start.ts runs that synth before it starts DynamoDB Local, so the two add up)');
+console.log('(start.ts runs that synth before it starts the engines, so the two add up)');
 printLoad('end');
 process.exit(runs.every((r) => r.clean) ? 0 : 1);

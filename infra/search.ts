@@ -1,8 +1,8 @@
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { AccountRootPrincipal, PolicyDocument, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { AccountRootPrincipal, PolicyDocument, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, ResourcePolicy } from 'aws-cdk-lib/aws-logs';
@@ -109,9 +109,14 @@ export class ChatSearch extends Construct {
   }
 
   /** Feeds the indexer from the tables' streams, with the dead-letter queue as on-failure destination. */
-  connectIndexer(indexer: IFunction & { addEventSource(source: DynamoEventSource): void }, tables: Table[]): void {
+  connectIndexer(
+    indexer: IFunction & { addEventSource(source: DynamoEventSource): void },
+    tables: Table[],
+  ): void {
     for (const table of tables) {
-      indexer.addEventSource(new DynamoEventSource(table, { ...streamConsumer, onFailure: new SqsDlq(this.deadLetterQueue) }));
+      indexer.addEventSource(
+        new DynamoEventSource(table, { ...streamConsumer, onFailure: new SqsDlq(this.deadLetterQueue) }),
+      );
     }
     this.domain.grantReadWrite(indexer);
   }

@@ -3,7 +3,6 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { synthTemplate } from '#infra/synth.js';
 import { startDynamoDbLocal, startElasticMq, startOpenSearch } from './engines/index.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
@@ -13,6 +12,7 @@ import { readSchedules, startSchedules } from './schedules.js';
 import { LocalExecutions, readStateMachines, startStepFunctionsServer } from './stepfunctions/index.js';
 import { type StreamTriggers, startStreamTriggers } from './streams/index.js';
 import { ensureTables } from './tables.js';
+import { cachedTemplate } from './template-cache.js';
 import { readTopology } from './topology.js';
 import { startWsFront } from './ws-front.js';
 
@@ -56,8 +56,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const dataDir = persistent ? resolve(options.dataDir) : undefined;
   if (dataDir) await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
 
-  const template = synthTemplate({ stage: 'dev' });
-  const topology = readTopology(template);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err) => console.error('stop:', err));
@@ -68,11 +66,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       stops.unshift(() => engine.stop());
       return engine;
     };
-    const [dynamo, sqs, search] = await Promise.all([
+    // The engines start while the template is synthesized (or read from its cache).
+    const [dynamo, sqs, search, template] = await Promise.all([
       startDynamoDbLocal({ dbPath: dataDir ? join(dataDir, 'dynamodb') : undefined }).then(started),
       startElasticMq({}).then(started),
       startOpenSearch({ dataPath: dataDir ? join(dataDir, 'opensearch') : undefined }).then(started),
+      cachedTemplate(options.rootDir),
     ]);
+    const topology = readTopology(template);
     const sdkEnv = {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',

@@ -41,6 +41,8 @@ export async function startWsFront(
   const routes = new Map(api.routes.map((r) => [r.routeKey, r]));
   const selectionField = /^\$request\.body\.(.+)$/.exec(api.routeSelectionExpression ?? '')?.[1] ?? 'action';
   const connections = new Map<string, LiveConnection>();
+  // $disconnect invocations still running; a clean shutdown lets them finish.
+  const disconnecting = new Set<Promise<unknown>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const server = createServer((req, res) => {
     manage(req, res).catch((err) => {
@@ -134,9 +136,11 @@ export async function startWsFront(
           },
           isBase64Encoded: false,
         };
-        lambdas
+        const run = lambdas
           .invoke(disconnect.functionId, event)
-          .catch((err) => console.error('local ws front: $disconnect:', err));
+          .catch((err) => console.error('local ws front: $disconnect:', err))
+          .finally(() => disconnecting.delete(run));
+        disconnecting.add(run);
       });
     });
   }
@@ -260,6 +264,7 @@ export async function startWsFront(
       for (const conn of connections.values()) conn.socket.terminate();
       wss.close();
       await closeServer(server);
+      await Promise.race([Promise.allSettled([...disconnecting]), new Promise((r) => setTimeout(r, 5000))]);
     },
   };
 }

@@ -1,3 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import type { DocClient } from '#shared/clients/dynamodb.js';
 
 /** Data-plane operations that accept `ReturnConsumedCapacity`; others are passed through untouched. */
@@ -24,22 +27,41 @@ interface ConsumedCapacity {
   CapacityUnits?: number;
 }
 
+/** Calls made outside any HTTP request handled in this process (stream pollers, sagas, ...). */
+export const NO_REQUEST = '(no HTTP request)';
+
+// Which HTTP request of this process's servers (the local fronts) a DynamoDB call serves: the request's
+// handler, and everything it awaits, runs in the async context entered when the request starts.
+const currentRequest = new AsyncLocalStorage<string>();
+let tracking = false;
+function trackRequests(): void {
+  if (tracking) return;
+  tracking = true;
+  subscribe('http.server.request.start', (message) => {
+    const { request } = message as { request: IncomingMessage };
+    currentRequest.enterWith(`${request.method} ${(request.url ?? '').split('?')[0]}`);
+  });
+}
+
 /**
  * Sums consumed capacity per DynamoDB operation for every call made through a document client: a
  * middleware asks for `ReturnConsumedCapacity: TOTAL` and adds up what comes back (an object for
- * single-item calls, an array for transactions and batches). Install it once; `reset` between phases.
+ * single-item calls, an array for transactions and batches). Calls are also kept apart by the HTTP
+ * request they serve (`snapshot(route => ...)`). Install it once; `reset` between phases.
  */
 export class CapacityMeter {
-  private ops = new Map<string, OpTotals>();
+  /** route ("POST /friend-requests/x/accept" or NO_REQUEST) -> operation -> totals */
+  private byRoute = new Map<string, Map<string, OpTotals>>();
 
   install(client: DocClient): void {
+    trackRequests();
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const op = String(context.commandName ?? '').replace(/Command$/, '');
         const kind = READS.has(op) ? 'read' : WRITES.has(op) ? 'write' : undefined;
         if (!kind) return next(args);
         const input = { ...(args.input as Record<string, unknown>), ReturnConsumedCapacity: 'TOTAL' };
-        const totals = this.totals(op, kind);
+        const totals = this.totals(currentRequest.getStore() ?? NO_REQUEST, op, kind);
         totals.calls++;
         let result: Awaited<ReturnType<typeof next>>;
         try {
@@ -74,30 +96,70 @@ export class CapacityMeter {
   }
 
   reset(): void {
-    this.ops = new Map();
+    this.byRoute = new Map();
   }
 
-  snapshot(): Map<string, OpTotals> {
-    return this.ops;
+  /** Totals per operation over the calls of the routes `include` accepts (all calls by default). */
+  snapshot(include: (route: string) => boolean = () => true): Map<string, OpTotals> {
+    const merged = new Map<string, OpTotals>();
+    for (const [route, ops] of this.byRoute) {
+      if (!include(route)) continue;
+      for (const [op, t] of ops) {
+        const m = merged.get(op) ?? emptyTotals(t.kind);
+        m.calls += t.calls;
+        m.failed += t.failed;
+        m.reportedCalls += t.reportedCalls;
+        m.reported += t.reported;
+        m.estimated += t.estimated;
+        for (const [table, u] of t.reportedByTable)
+          m.reportedByTable.set(table, (m.reportedByTable.get(table) ?? 0) + u);
+        for (const [table, u] of t.estimatedByTable) {
+          m.estimatedByTable.set(table, (m.estimatedByTable.get(table) ?? 0) + u);
+        }
+        merged.set(op, m);
+      }
+    }
+    return merged;
   }
 
-  private totals(op: string, kind: 'read' | 'write'): OpTotals {
-    let t = this.ops.get(op);
+  /** The routes seen since the last reset, with their number of DynamoDB calls. */
+  routes(): Map<string, number> {
+    const calls = new Map<string, number>();
+    for (const [route, ops] of this.byRoute) {
+      calls.set(
+        route,
+        [...ops.values()].reduce((n, t) => n + t.calls, 0),
+      );
+    }
+    return calls;
+  }
+
+  private totals(route: string, op: string, kind: 'read' | 'write'): OpTotals {
+    let ops = this.byRoute.get(route);
+    if (!ops) {
+      ops = new Map();
+      this.byRoute.set(route, ops);
+    }
+    let t = ops.get(op);
     if (!t) {
-      t = {
-        calls: 0,
-        failed: 0,
-        reportedCalls: 0,
-        reported: 0,
-        estimated: 0,
-        reportedByTable: new Map(),
-        estimatedByTable: new Map(),
-        kind,
-      };
-      this.ops.set(op, t);
+      t = emptyTotals(kind);
+      ops.set(op, t);
     }
     return t;
   }
+}
+
+function emptyTotals(kind: 'read' | 'write'): OpTotals {
+  return {
+    calls: 0,
+    failed: 0,
+    reportedCalls: 0,
+    reported: 0,
+    estimated: 0,
+    reportedByTable: new Map(),
+    estimatedByTable: new Map(),
+    kind,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -106,7 +168,7 @@ export class CapacityMeter {
 // 1 KB, transactional write 2 WCU per 1 KB per item. Assumptions, stated in the output: a ConditionCheck
 // costs like a transactional write of its item; Update/Delete/ConditionCheck items, whose stored size
 // the request does not show, are under 1 KB; every read request costs at least one unit (also an empty
-// Query).
+// Query), and so does every key of a BatchGetItem, found or not.
 
 const KB = 1024;
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -157,13 +219,23 @@ function estimate(op: string, input: Item, output: Item): Array<[string, number]
         ],
       ];
     case 'BatchGetItem': {
-      const responses = (output.Responses as Record<string, Item[]> | undefined) ?? {};
+      // Each key is read like a GetItem: a key that is not found still costs the minimum.
       const requested =
-        (input.RequestItems as Record<string, { ConsistentRead?: boolean }> | undefined) ?? {};
-      return Object.entries(responses).map(([t, items]) => [
-        t,
-        items.reduce((n, i) => n + readUnits(itemSize(i), requested[t]?.ConsistentRead === true), 0),
-      ]);
+        (input.RequestItems as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }> | undefined) ??
+        {};
+      const responses = (output.Responses as Record<string, Item[]> | undefined) ?? {};
+      const unprocessed = (output.UnprocessedKeys as Record<string, { Keys?: unknown[] }> | undefined) ?? {};
+      return Object.entries(requested).map(([t, r]) => {
+        const consistent = r.ConsistentRead === true;
+        const found = responses[t] ?? [];
+        const processed = (r.Keys?.length ?? 0) - (unprocessed[t]?.Keys?.length ?? 0);
+        const missing = Math.max(0, processed - found.length);
+        return [
+          t,
+          found.reduce((n, i) => n + readUnits(itemSize(i), consistent), 0) +
+            missing * readUnits(0, consistent),
+        ];
+      });
     }
     case 'PutItem':
       return [[table, Math.max(1, Math.ceil(itemSize(input.Item as Item) / KB))]];

@@ -77,6 +77,7 @@ export function printLoad(when: string): void {
 // `npm start`'s entry as a child process
 
 const READY = /ready(?: in (\d+) ms)?.*http=(\S+) ws=(\S+) dynamodb=(\S+)/;
+const ENGINE_READY = /^\[engines\] (\S+) ready on \S+ in (\d+) ms/;
 const live = new Set<ChildProcess>();
 let hooks = false;
 
@@ -105,6 +106,8 @@ export interface ChildRuntime {
   /** What start.ts itself reports (startLocalRuntime only, without Node/tsx start and imports). */
   readonly selfReportedMs: number;
   output(): string;
+  /** Engine start-up times (spawn to first answer) by engine name, when run with CHAT_ENGINES_DEBUG=1. */
+  engines(): ReadonlyMap<string, number>;
   /** Sends `signal` and resolves when the child has exited. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
@@ -126,6 +129,17 @@ export function spawnStartEntry(
   const append = (c: Buffer) => {
     output = (output + c.toString()).slice(-50_000);
   };
+  // Scanned line by line as it comes: engine logs can be long enough to push these out of `output`.
+  const engines = new Map<string, number>();
+  let partial = '';
+  const scanEngines = (c: Buffer) => {
+    const lines = (partial + c.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = ENGINE_READY.exec(line);
+      if (m) engines.set(m[1] as string, Number(m[2]));
+    }
+  };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
     child.once('exit', (code, signal) => {
       live.delete(child);
@@ -137,7 +151,10 @@ export function spawnStartEntry(
       child.kill('SIGKILL');
       reject(new Error(`not ready after ${timeoutMs} ms:\n${output.slice(-3000)}`));
     }, timeoutMs);
-    child.stderr?.on('data', append);
+    child.stderr?.on('data', (c: Buffer) => {
+      append(c);
+      scanEngines(c);
+    });
     let ready = false;
     child.stdout?.on('data', (c: Buffer) => {
       const at = performance.now();
@@ -154,6 +171,7 @@ export function spawnStartEntry(
         dynamoEndpoint: m[4] as string,
         readyMs: at - started,
         output: () => output,
+        engines: () => engines,
         stop: async (signal = 'SIGTERM') => {
           const sent = performance.now();
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);

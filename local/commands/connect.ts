@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthTemplate } from '#infra/synth.js';
 import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
 import { functionEnvironment } from '../environment.js';
 import { RUNTIME_INFO_FILE } from '../runtime.js';
 import { readStateMachines } from '../stepfunctions/index.js';
+import { cachedTemplate } from '../template-cache.js';
 import { readTopology } from '../topology.js';
 
 const rootDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,7 +33,7 @@ export async function connectToDeployment(): Promise<string> {
       `No running local runtime found in ${dataDir} (start it with npm start, or set the *_TABLE variables of a deployment)`,
     );
   }
-  const template = synthTemplate();
+  const template = await cachedTemplate(rootDir);
   const machines = readStateMachines(template).map((m) => [m.logicalId, m.arn] as const);
   const optional = (name: string, value: string | undefined) => (value ? { [name]: value } : {});
   const env = functionEnvironment(

@@ -1,6 +1,6 @@
 import { type SearchClient, searchClient } from './client.js';
 import type { SearchAction } from './documents.js';
-import { aliases, ensureIndicesOnce } from './indices.js';
+import { aliases, ensureIndicesOnce, forgetEnsuredIndices } from './indices.js';
 
 export type ActionOutcome =
   /** Applied (`created`, `updated`, `deleted`, or a delete of a document that was not there). */
@@ -43,7 +43,12 @@ export async function applyActions(
   if (items.length !== actions.length) {
     throw new Error(`bulk answered ${items.length} items for ${actions.length} actions`);
   }
-  return items.map((entry) => outcomeOf(Object.values(entry)[0]));
+  const outcomes = items.map((entry) => outcomeOf(Object.values(entry)[0]));
+  // An alias deleted under a running process: re-create it before the retried batch comes.
+  if (outcomes.some((o) => o.status === 'failed' && o.type === 'index_not_found_exception')) {
+    forgetEnsuredIndices(client);
+  }
+  return outcomes;
 }
 
 function outcomeOf(item: BulkItemResult | undefined): ActionOutcome {

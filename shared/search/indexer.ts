@@ -66,29 +66,18 @@ export interface IndexerDeps {
   tables?: Config['tables'];
 }
 
-export interface IndexedRecords {
-  /** Sequence numbers of records to report as batch item failures. */
+interface IndexedRecords {
+  /** Sequence numbers of records to report as batch item failures, in batch order. */
   readonly failed: string[];
   readonly applied: number;
   readonly superseded: number;
 }
 
 /**
- * Indexes records of one table in one bulk request. Records that cannot be mapped or whose bulk item
- * failed (other than a version conflict, which means the index is already newer) are returned as
- * failed; throws when the domain cannot be reached at all.
+ * Maps records to index operations and applies them in one bulk request. Records that cannot be mapped
+ * or whose bulk item failed (other than a version conflict, which means the index is already newer)
+ * are returned as failed; throws when the domain cannot be reached at all.
  */
-export async function indexRecords(
-  index: SearchIndex,
-  records: readonly SourceRecord[],
-  deps: IndexerDeps = {},
-): Promise<IndexedRecords> {
-  return indexMixed(
-    records.map((record) => ({ index, record })),
-    deps,
-  );
-}
-
 async function indexMixed(
   records: ReadonlyArray<{ index: SearchIndex; record: SourceRecord }>,
   deps: IndexerDeps,

@@ -131,6 +131,11 @@ export function ensureIndicesOnce(client: SearchClient = searchClient()): Promis
   return done;
 }
 
+/** Forgets that the indices were ensured (one was deleted under us): the next write ensures them again. */
+export function forgetEnsuredIndices(client: SearchClient = searchClient()): void {
+  ensured.delete(client);
+}
+
 /** Makes everything indexed so far searchable (tests, benchmarks, operations' final report). */
 export async function refreshIndices(client: SearchClient = searchClient()): Promise<void> {
   await client.indices.refresh({ index: Object.values(aliases).join(',') });

@@ -16,7 +16,7 @@ export async function connectToSearch(): Promise<string> {
     return `search at ${process.env.SEARCH_ENDPOINT}`;
   }
   const dataDir = resolve(process.env.DATA_DIR ?? join(rootDir, '.data'));
-  let info: { searchEndpoint?: string; dlqUrl?: string; dynamoEndpoint?: string };
+  let info: { searchEndpoint?: string; dlqUrl?: string; sqsEndpoint?: string; dynamoEndpoint?: string };
   try {
     info = JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8'));
   } catch {
@@ -31,7 +31,7 @@ export async function connectToSearch(): Promise<string> {
   process.env.SEARCH_SIGNING = 'none';
   if (info.dlqUrl && !process.env.SEARCH_DLQ_URL) {
     process.env.SEARCH_DLQ_URL = info.dlqUrl;
-    process.env.AWS_ENDPOINT_URL_SQS ??= new URL(info.dlqUrl).origin;
+    process.env.AWS_ENDPOINT_URL_SQS ??= info.sqsEndpoint ?? new URL(info.dlqUrl).origin;
   }
   // DynamoDB Local serves the Streams API on its own endpoint.
   const dynamo = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? info.dynamoEndpoint;

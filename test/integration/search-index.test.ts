@@ -23,7 +23,7 @@ import { removeMember } from '#shared/domain/groups.js';
 import { handler as searchMessagesHandler } from '../../functions/http/messages-search.js';
 import { handler as searchUsersHandler } from '../../functions/http/users-search.js';
 import { handler as indexerHandler } from '../../functions/streams/search-indexer.js';
-import { call, httpEvent } from '../support/lambda.js';
+import { call, httpEvent, lambdaContext } from '../support/lambda.js';
 import { group } from '../support/social.js';
 import { unique } from '../support/tables.js';
 import { newUser } from '../support/users.js';
@@ -493,6 +493,37 @@ describe('operations', () => {
       expect((await getDoc('messages', messageDocId(items[1]!))).source?.text).toBe('dead letter 2 edited');
       expect((await getDoc('messages', messageDocId(items[2]!))).found).toBe(false);
       expect((await getDoc('users', u.userId)).found).toBe(true);
+
+      // The scheduled reconciler acknowledges the dead letters waiting when it started, once its
+      // reconcile of their table completed without failures.
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: onFailure({
+            shardId: found.shardId,
+            startSequenceNumber: first.dynamodb!.SequenceNumber,
+            endSequenceNumber: last.dynamodb!.SequenceNumber,
+            batchSize: found.records.length,
+            streamArn: found.streamArn,
+          }),
+        }),
+      );
+      const env = { url: process.env.SEARCH_DLQ_URL, sqs: process.env.AWS_ENDPOINT_URL_SQS };
+      process.env.SEARCH_DLQ_URL = QueueUrl;
+      process.env.AWS_ENDPOINT_URL_SQS = mq.endpoint;
+      try {
+        const { handler } = await import('../../functions/ops/search-reconciler.js');
+        const summary = await handler({}, lambdaContext(300_000));
+        expect(summary.complete).toBe(true);
+        expect(summary.failed).toBe(0);
+        expect(summary.deadLettersHeld).toBe(1);
+        expect(summary.deadLettersCleared).toBe(1);
+      } finally {
+        process.env.SEARCH_DLQ_URL = env.url;
+        process.env.AWS_ENDPOINT_URL_SQS = env.sqs;
+        if (env.url === undefined) delete process.env.SEARCH_DLQ_URL;
+        if (env.sqs === undefined) delete process.env.AWS_ENDPOINT_URL_SQS;
+      }
       sqs.destroy();
       streams.destroy();
     } finally {

@@ -1,7 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { synthTemplate } from '#infra/synth.js';
 import { functionEnvironment } from '#local/environment.js';
 import { readStateMachines } from '#local/stepfunctions/index.js';
+import { cachedTemplate } from '#local/template-cache.js';
 import { readTopology } from '#local/topology.js';
 import { remoteTarget } from './remote-target.js';
 import { startRuntimeProcess } from './runtime-process.js';
@@ -32,7 +33,7 @@ export default async function setup(project: TestProject) {
   }
   // One signing secret for the runtime and in-process handlers, so tokens work across both.
   const runtime = await startRuntimeProcess({ TOKEN_SECRET });
-  const template = synthTemplate();
+  const template = await cachedTemplate(fileURLToPath(new URL('../..', import.meta.url)));
   const topology = readTopology(template);
   const machines = new Map(readStateMachines(template).map((m) => [m.logicalId, m.arn]));
   project.provide('httpUrl', runtime.httpUrl);

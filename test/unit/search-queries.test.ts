@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { errors } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '#shared/errors.js';
-import { isSearchUnavailable, type SearchClient } from '#shared/search/client.js';
+import { createSearchClient, isSearchUnavailable, type SearchClient } from '#shared/search/client.js';
 import { readSearchConfig } from '#shared/search/config.js';
 import { parseOnFailureRecord } from '#shared/search/dead-letters.js';
 import { searchUsers } from '#shared/search/queries.js';
@@ -112,5 +114,38 @@ describe('search queries', () => {
     });
     expect(parseOnFailureRecord('{}')).toBeUndefined();
     expect(parseOnFailureRecord('not json')).toBeUndefined();
+  });
+
+  it('signs requests with SigV4 for service es when SEARCH_SIGNING=aws', async () => {
+    const seen: Array<Record<string, string | string[] | undefined>> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"hits":{"hits":[]}}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const client = createSearchClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      signing: 'aws',
+      region: 'eu-west-1',
+    });
+    try {
+      await client.search({ index: 'users', body: { query: { match_all: {} } } });
+      const auth = String(seen[0]?.authorization);
+      expect(auth).toMatch(/^AWS4-HMAC-SHA256 Credential=\S+\/eu-west-1\/es\/aws4_request/);
+      expect(seen[0]?.['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+      const plain = createSearchClient({
+        endpoint: `http://127.0.0.1:${port}`,
+        signing: 'none',
+        region: undefined,
+      });
+      await plain.search({ index: 'users', body: {} });
+      expect(seen[1]?.authorization).toBeUndefined();
+      await plain.close();
+    } finally {
+      await client.close();
+      server.close();
+    }
   });
 });
