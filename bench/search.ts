@@ -176,7 +176,12 @@ async function watchSearchable(
 }
 
 /** End to end: HTTP sends; the runtime's stream poller and indexer do the rest. */
-async function lagEndToEnd(http: HttpClient, m: Modules, convs: Awaited<ReturnType<typeof conversations>>) {
+async function lagEndToEnd(
+  http: HttpClient,
+  m: Modules,
+  convs: Awaited<ReturnType<typeof conversations>>,
+  run: number,
+) {
   const committedAt = new Map<string, number>();
   const perConversation = Math.ceil(LAG_MESSAGES / convs.length);
   const watcher = watchSearchable(
@@ -192,7 +197,7 @@ async function lagEndToEnd(http: HttpClient, m: Modules, convs: Awaited<ReturnTy
       for (let n = 0; n < perConversation; n++) {
         const res = await http.call<{ seq: number }>(`/conversations/${c.conversationId}/messages`, {
           token: c.owner.token,
-          body: { clientMessageId: `lag-${n}`, text: sentence(n) },
+          body: { clientMessageId: `lag-${run}-${n}`, text: sentence(n) },
         });
         if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
         committedAt.set(`${c.conversationId}#${res.body.seq}`, performance.now());
@@ -204,7 +209,7 @@ async function lagEndToEnd(http: HttpClient, m: Modules, convs: Awaited<ReturnTy
 }
 
 /** Indexer only: table writes, then the indexer invoked in micro-batches as a stream poller would. */
-async function lagIndexerOnly(m: Modules, convs: Awaited<ReturnType<typeof conversations>>) {
+async function lagIndexerOnly(m: Modules, convs: Awaited<ReturnType<typeof conversations>>, run: number) {
   const table = config().tables.messages;
   const committedAt = new Map<string, number>();
   const perConversation = Math.ceil(LAG_MESSAGES / convs.length);
@@ -229,7 +234,7 @@ async function lagIndexerOnly(m: Modules, convs: Awaited<ReturnType<typeof conve
   await Promise.all(
     convs.map(async (c) => {
       for (let n = 1; n <= perConversation; n++) {
-        const item = message(c.conversationId, 1_000_000 + n, c.owner.userId);
+        const item = message(c.conversationId, run * 1_000_000 + n, c.owner.userId);
         await ddb.send(new PutCommand({ TableName: table, Item: item }));
         committedAt.set(`${item.conversationId}#${item.seq}`, performance.now());
         pending.push(item);
@@ -342,7 +347,7 @@ async function main(runtime: InProcessRuntime) {
     );
     const lagRuns = [];
     for (let r = 1; r <= RUNS; r++) {
-      const run = pipeline ? await lagEndToEnd(http, m, convs) : await lagIndexerOnly(m, convs);
+      const run = pipeline ? await lagEndToEnd(http, m, convs, r) : await lagIndexerOnly(m, convs, r);
       const s = summarize(run.lags);
       lagRuns.push(s);
       console.log(

@@ -61,13 +61,21 @@ export class ChatSagas extends Construct {
     const recordCgFailure = step(cg, 'CreateGroupRecordFailure', 'recordFailure').next(
       new Fail(this, 'CreateGroupFailed', { error: 'CompensationFailed' }),
     );
-    const compensate = step(cg, 'RemoveMembers', 'removeMembers')
+    // Compensation: fail the group first (no chunk in flight can add members after that), then remove
+    // the members added so far, then record the operation as compensated.
+    const compensate = step(cg, 'FailGroup', 'failGroup')
       .addCatch(recordCgFailure, { resultPath: '$.compensationError' })
       .next(
-        step(cg, 'MarkFailed', 'markFailed')
-          .addCatch(recordCgFailure, { resultPath: '$.compensationError' })
-          .next(new Fail(this, 'CreateGroupCompensated', { error: 'Compensated' })),
-      );
+        step(cg, 'RemoveMembers', 'removeMembers').addCatch(recordCgFailure, {
+          resultPath: '$.compensationError',
+        }),
+      )
+      .next(
+        step(cg, 'MarkCompensated', 'markCompensated').addCatch(recordCgFailure, {
+          resultPath: '$.compensationError',
+        }),
+      )
+      .next(new Fail(this, 'CreateGroupCompensated', { error: 'Compensated' }));
     const addChunk = step(cg, 'AddMembersChunk', 'addChunk');
     const chunks = new MapState(this, 'AddMembers', {
       itemsPath: '$.chunks',

@@ -8,7 +8,8 @@ export const handler = sagaHandler({
   activate: steps.activate,
   notify: steps.notify,
   complete: steps.complete,
+  failGroup: steps.failGroup,
   removeMembers: steps.removeMembers,
-  markFailed: steps.markFailed,
+  markCompensated: steps.markCompensated,
   recordFailure: steps.recordFailure,
 });

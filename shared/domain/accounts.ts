@@ -85,7 +85,7 @@ export async function getProfile(userId: string): Promise<PublicProfile> {
 /** Starts erasing the caller's account (a DeleteAccount saga); the operation tells how it goes. */
 export async function deleteAccount(userId: string): Promise<Operation> {
   const item = await getUser(userId);
-  if (!item || item.status !== 'active') throw new NotFoundError('User not found');
+  if (item?.status !== 'active') throw new NotFoundError('User not found');
   return startOperation({
     operationId: newId('op'),
     type: 'deleteAccount',

@@ -148,7 +148,7 @@ export async function complete(input: Pick<CreateGroupInput, 'operationId'>): Pr
 }
 
 /**
- * Compensation 1: removes every membership and list entry added so far, in transactions that each
+ * Compensation 2: removes every membership and list entry added so far, in transactions that each
  * re-check the group is not active, so an opened group is never stripped. Idempotent.
  */
 export async function removeMembers(input: Pick<CreateGroupInput, 'conversationId'>): Promise<void> {
@@ -194,10 +194,11 @@ export async function removeMembers(input: Pick<CreateGroupInput, 'conversationI
   }
 }
 
-/** Compensation 2: marks the group failed and the operation compensated, with the error. */
-export async function markFailed(
-  input: Pick<CreateGroupInput, 'conversationId' | 'operationId' | 'error'>,
-): Promise<void> {
+/**
+ * Compensation 1: marks the group `failed` first, so that no chunk still in flight can add members
+ * after the clean-up (every chunk is conditioned on `creating`); an active group is never failed.
+ */
+export async function failGroup(input: Pick<CreateGroupInput, 'conversationId'>): Promise<void> {
   try {
     await ddb.send(
       new UpdateCommand({
@@ -210,9 +211,15 @@ export async function markFailed(
       }),
     );
   } catch (err) {
-    // No conversation was ever created: nothing to mark. An active one is never failed.
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    const current = await getConversation(input.conversationId);
+    if (current?.status === 'active') throw new BusinessError('the group is active; it is not undone');
+    // No conversation was ever created: nothing to mark, nothing can be added.
   }
+}
+
+/** Compensation 3: the operation is compensated, with the error that caused it. */
+export async function markCompensated(input: Pick<CreateGroupInput, 'operationId' | 'error'>): Promise<void> {
   await setOperationStatus(input.operationId, 'compensated', describeError(input.error), [
     'running',
     'failed',

@@ -5,7 +5,7 @@ import { getConversation } from '../data/conversations-repo.js';
 import { listOperations, type OperationItem, setOperationStatus } from '../data/operations-repo.js';
 import { startExecution } from '../domain/operations.js';
 import { logger } from '../logger.js';
-import { markFailed, removeMembers } from './create-group-steps.js';
+import { failGroup, markCompensated, removeMembers } from './create-group-steps.js';
 
 export interface OperationsReport {
   checked: number;
@@ -71,9 +71,9 @@ export async function reconcileOperations(options: { olderThanMs?: number } = {}
           await setOperationStatus(op.operationId, 'succeeded', null, ['running', 'failed']);
           report.markedSucceeded.push(op.operationId);
         } else {
+          await failGroup({ conversationId });
           await removeMembers({ conversationId });
-          await markFailed({
-            conversationId,
+          await markCompensated({
             operationId: op.operationId,
             error: { Error: 'Reconciled', Cause: op.error ?? 'the saga stopped before it finished' },
           });
