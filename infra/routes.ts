@@ -225,53 +225,10 @@ export const wsRoutes: WsRouteSpec[] = [
   },
 ];
 
+// Authorizers read the user too: a deleted or deleting account is refused at once.
 export const authorizers = {
-  http: { entry: 'auth/http-authorizer', signsTokens: true },
-  ws: { entry: 'auth/ws-authorizer', signsTokens: true },
-  // Every step of the CreateGroup saga (see infra/sagas.ts).
-  createGroupSaga: {
-    entry: 'sagas/create-group',
-    pushes: true,
-    timeoutSeconds: 300,
-    tables: {
-      conversations: 'readWrite',
-      members: 'readWrite',
-      userConversations: 'readWrite',
-      operations: 'readWrite',
-      connections: 'readWrite',
-    },
-  },
-  // Every step of the DeleteAccount saga.
-  deleteAccountSaga: {
-    entry: 'sagas/delete-account',
-    pushes: true,
-    search: 'index',
-    timeoutSeconds: 900,
-    tables: {
-      users: 'readWrite',
-      usernames: 'readWrite',
-      friendships: 'readWrite',
-      friendRequests: 'readWrite',
-      conversations: 'readWrite',
-      members: 'readWrite',
-      userConversations: 'readWrite',
-      connections: 'readWrite',
-      operations: 'readWrite',
-    },
-  },
-  // Finds operations whose saga died or never started, and finishes or undoes them.
-  operationsReconciler: {
-    entry: 'ops/operations-reconciler',
-    startsSagas: true,
-    timeoutSeconds: 300,
-    tables: {
-      operations: 'readWrite',
-      conversations: 'readWrite',
-      members: 'readWrite',
-      userConversations: 'readWrite',
-      users: 'read',
-    },
-  },
+  http: { entry: 'auth/http-authorizer', signsTokens: true, tables: { users: 'read' } },
+  ws: { entry: 'auth/ws-authorizer', signsTokens: true, tables: { users: 'read' } },
 } satisfies Record<string, FunctionSpec>;
 
 /** Consumers of the tables' streams and scheduled jobs (not routes). */

@@ -1,9 +1,8 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
-import { RetryableError } from '../retry.js';
 import { requestKeys } from './keys.js';
-import { cancellationReasons, isRetryableCancellation } from './transactions.js';
+import { transactWrite } from './transactions.js';
 
 export type RequestStatus = 'pending' | 'accepted' | 'rejected' | 'cancelled';
 
@@ -32,22 +31,6 @@ interface Deps {
 }
 const env = (deps: Deps) => ({ client: deps.client ?? defaultClient, t: deps.tables ?? config().tables });
 
-/** Runs a transaction and hands back its per-item cancellation codes; races become RetryableError. */
-async function transact(
-  client: DocClient,
-  items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
-): Promise<string[] | undefined> {
-  try {
-    await client.send(new TransactWriteCommand({ TransactItems: items }));
-    return undefined;
-  } catch (err) {
-    const reasons = cancellationReasons(err);
-    if (!reasons) throw err;
-    if (isRetryableCancellation(reasons)) throw new RetryableError('transaction lost a race', { cause: err });
-    return reasons.map((r) => r.code);
-  }
-}
-
 export type CreateRequestResult =
   | { ok: true }
   | { ok: false; reason: 'recipient_not_found' | 'already_friends' | 'request_pending' | 'reverse_pending' };
@@ -66,7 +49,7 @@ export async function createRequest(r: FriendRequestItem, deps: Deps = {}): Prom
     message: r.message,
     createdAt: r.createdAt,
   };
-  const failed = await transact(client, [
+  const failed = await transactWrite(client, [
     {
       ConditionCheck: {
         TableName: t.users,
@@ -186,7 +169,7 @@ export async function acceptRequest(
       ExpressionAttributeValues: { ':direct': 'direct', ':now': now, ':zero': 0 },
     },
   });
-  const failed = await transact(client, [
+  const failed = await transactWrite(client, [
     {
       Update: {
         TableName: t.friendRequests,
@@ -257,7 +240,7 @@ export async function closeRequest(
   deps: Deps = {},
 ): Promise<boolean> {
   const { client, t } = env(deps);
-  const failed = await transact(client, [
+  const failed = await transactWrite(client, [
     {
       Update: {
         TableName: t.friendRequests,
@@ -287,7 +270,7 @@ export async function removeFriendship(userId: string, friendId: string, deps: D
       ConditionExpression: 'attribute_exists(friendId)',
     },
   });
-  const failed = await transact(client, [remove(userId, friendId), remove(friendId, userId)]);
+  const failed = await transactWrite(client, [remove(userId, friendId), remove(friendId, userId)]);
   return !failed;
 }
 

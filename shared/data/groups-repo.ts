@@ -1,9 +1,8 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
-import { RetryableError } from '../retry.js';
 import type { ConversationItem, MemberItem } from './conversations-repo.js';
-import { cancellationReasons, isRetryableCancellation } from './transactions.js';
+import { transactWrite } from './transactions.js';
 
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -22,18 +21,6 @@ interface Deps {
   tables?: Config['tables'];
 }
 const env = (deps: Deps) => ({ client: deps.client ?? defaultClient, t: deps.tables ?? config().tables });
-
-async function transact(client: DocClient, items: TransactItems): Promise<string[] | undefined> {
-  try {
-    await client.send(new TransactWriteCommand({ TransactItems: items }));
-    return undefined;
-  } catch (err) {
-    const reasons = cancellationReasons(err);
-    if (!reasons) throw err;
-    if (isRetryableCancellation(reasons)) throw new RetryableError('transaction lost a race', { cause: err });
-    return reasons.map((r) => r.code);
-  }
-}
 
 function memberItems(t: Config['tables'], members: readonly MemberItem[]): TransactItems {
   return members.flatMap((m) => [
@@ -60,7 +47,7 @@ export async function createGroupAtomically(
   deps: Deps = {},
 ): Promise<void> {
   const { client, t } = env(deps);
-  const failed = await transact(client, [
+  const failed = await transactWrite(client, [
     {
       Put: {
         TableName: t.conversations,
@@ -87,7 +74,7 @@ export async function addGroupMembers(
   deps: Deps = {},
 ): Promise<MembershipChange> {
   const { client, t } = env(deps);
-  const failed = await transact(client, [
+  const failed = await transactWrite(client, [
     {
       Update: {
         TableName: t.conversations,
@@ -166,7 +153,7 @@ export async function removeGroupMember(
       },
     });
   }
-  const failed = await transact(client, items);
+  const failed = await transactWrite(client, items);
   if (!failed) return { ok: true };
   if (failed[0] === 'ConditionalCheckFailed' || failed[3] === 'ConditionalCheckFailed')
     return { ok: false, reason: 'stale' };

@@ -1,5 +1,8 @@
 import { type AttributeValue, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DocClient } from '../clients/dynamodb.js';
+import { RetryableError } from '../retry.js';
 
 /** One cancellation reason per transaction item, in item order (`None` for items that passed). */
 export type CancellationCode =
@@ -37,4 +40,23 @@ export function cancellationReasons(err: unknown): CancellationReason[] | undefi
 export function isRetryableCancellation(reasons: readonly CancellationReason[]): boolean {
   const failed = reasons.filter((r) => r.code !== 'None');
   return failed.length > 0 && failed.every((r) => RETRYABLE.has(r.code));
+}
+
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+/**
+ * Runs a transaction. Resolves with nothing when it committed, with the per-item cancellation codes
+ * when a condition failed (so the caller maps each to a result), and throws RetryableError when it
+ * only lost a race or was throttled (nothing was written; try again).
+ */
+export async function transactWrite(client: DocClient, items: TransactItems): Promise<string[] | undefined> {
+  try {
+    await client.send(new TransactWriteCommand({ TransactItems: items }));
+    return undefined;
+  } catch (err) {
+    const reasons = cancellationReasons(err);
+    if (!reasons) throw err;
+    if (isRetryableCancellation(reasons)) throw new RetryableError('transaction lost a race', { cause: err });
+    return reasons.map((r) => r.code);
+  }
 }

@@ -3,7 +3,11 @@ import { api } from '../support/clients.js';
 import { befriend, signUp } from '../support/e2e-users.js';
 
 /** Search is eventually consistent: poll until the expectation holds (the bound is published by bench:search). */
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(
+  probe: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -22,14 +26,20 @@ describe('search over the API', () => {
       (r) => r.body.items?.some((u: any) => u.userId === target.userId),
     );
     expect(found.status).toBe(200);
-    expect(found.body.items.find((u: any) => u.userId === target.userId)).toMatchObject({ username: target.username });
+    expect(found.body.items.find((u: any) => u.userId === target.userId)).toMatchObject({
+      username: target.username,
+    });
   });
 
   it('finds Chinese, Japanese and Korean text for members only', async () => {
     const [a, b, outsider] = await Promise.all([signUp('a'), signUp('b'), signUp('o')]);
     const conversationId = await befriend(a, b);
     const unique = Date.now().toString(36);
-    for (const [i, text] of [`今天天气很好 ${unique}`, `東京で会いましょう ${unique}`, `안녕하세요 친구 ${unique}`].entries()) {
+    for (const [i, text] of [
+      `今天天气很好 ${unique}`,
+      `東京で会いましょう ${unique}`,
+      `안녕하세요 친구 ${unique}`,
+    ].entries()) {
       const sent = await api(`/conversations/${conversationId}/messages`, {
         method: 'POST',
         token: a.token,
@@ -43,12 +53,17 @@ describe('search over the API', () => {
         (r) => r.body.items?.some((i: any) => i.message.conversationId === conversationId),
       );
       expect(res.status, q).toBe(200);
-      expect(res.body.items.some((i: any) => i.message.text.includes(q)), q).toBe(true);
+      expect(
+        res.body.items.some((i: any) => i.message.text.includes(q)),
+        q,
+      ).toBe(true);
     }
     const outside = await api(`/search/messages?q=${encodeURIComponent('天气')}`, { token: outsider.token });
     expect(outside.status).toBe(200);
     expect(outside.body.items.filter((i: any) => i.message.conversationId === conversationId)).toEqual([]);
-    const named = await api(`/search/messages?q=x&conversationId=${conversationId}`, { token: outsider.token });
+    const named = await api(`/search/messages?q=x&conversationId=${conversationId}`, {
+      token: outsider.token,
+    });
     expect(named.status).toBe(403);
     expect(named.body.error.code).toBe('not_a_member');
   });

@@ -84,6 +84,16 @@ describe('ChatStack', () => {
     expect(actions).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
   });
 
+  it('lets both authorizers read the users table, to refuse closed accounts', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    for (const prefix of ['HttpAuthorizerFn', 'WsAuthorizerFn']) {
+      const policy = Object.entries(policies).find(([id]) => id.startsWith(prefix));
+      expect(JSON.stringify(policy?.[1].Properties.PolicyDocument.Statement), prefix).toContain(
+        'dynamodb:GetItem',
+      );
+    }
+  });
+
   it('outputs the two API URLs', () => {
     template.hasOutput('HttpApiUrl', {});
     template.hasOutput('WebSocketUrl', {});
