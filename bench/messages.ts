@@ -17,6 +17,8 @@ const CLIENTS = 50;
 const GROUP_SIZE = 5;
 const PER_CLIENT = Number(process.env.BENCH_MESSAGES_PER_CLIENT ?? 20);
 const HOT_SENDERS = 10;
+const LARGE_GROUP = Number(process.env.BENCH_LARGE_GROUP ?? 300);
+const LARGE_CONNECTED = 30;
 const HOT_PER_SENDER = Number(process.env.BENCH_HOT_PER_SENDER ?? 50);
 const tag = randomBytes(3).toString('hex');
 let userCounter = 0;
@@ -273,4 +275,75 @@ await benchMain('bench:messages', async (runtime) => {
     `\n3) capacity per message (TransactWriteItems, lost races included): ${last?.capacityPerMessage.toFixed(2)} WCU ` +
       `by AWS's rules from item sizes (DynamoDB Local reported ${last?.capacityReportedPerMessage.toFixed(2)} WCU; it under-reports transactions)`,
   );
+
+  console.log(
+    `\n4) a ${LARGE_GROUP}-member group (built by the saga, fanned out from the stream), ${LARGE_CONNECTED} members connected`,
+  );
+  const large = [];
+  for (let r = 1; r <= RUNS; r++) {
+    const x = await largeGroupRun(runtime, http);
+    large.push(x);
+    console.log(
+      `   run ${r}: sender ack p50 ${ms(x.ack.p50)}; last connected member received p50 ${ms(x.lastReceive.p50)} after the send`,
+    );
+  }
+  console.log(
+    `   median: ack ${ms(median(large.map((x) => x.ack.p50)))}, delivery to all connected ${ms(median(large.map((x) => x.lastReceive.p50)))}`,
+  );
 });
+
+/** Large conversations: the sender's ack must not wait for the fan-out to hundreds of members. */
+async function largeGroupRun(runtime: InProcessRuntime, http: HttpClient) {
+  const users = await pool(Array.from({ length: LARGE_GROUP }), 10, () => register(http));
+  const [owner, ...others] = users as [User, ...User[]];
+  const created = await http.call<{
+    operation: { operationId: string };
+    conversation: { conversationId: string };
+  }>('/groups', { token: owner.token, body: { name: 'large', memberIds: others.map((u) => u.userId) } });
+  if (created.status !== 202) throw new Error(`large group: ${created.status}`);
+  for (;;) {
+    const op = await http.call<{ status: string }>(`/operations/${created.body.operation.operationId}`, {
+      token: owner.token,
+    });
+    if (op.body.status === 'succeeded') break;
+    if (op.body.status !== 'running') throw new Error(`large group: ${op.body.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const conversationId = created.body.conversation.conversationId;
+  const sender = await ChatSocket.connect(runtime.wsUrl, owner.token);
+  const listeners = await Promise.all(
+    others.slice(0, LARGE_CONNECTED).map((u) => ChatSocket.connect(runtime.wsUrl, u.token)),
+  );
+  const acks: number[] = [];
+  const lasts: number[] = [];
+  for (let n = 0; n < 10; n++) {
+    const clientMessageId = `large-${n}`;
+    const arrivals: number[] = [];
+    const all = new Promise<void>((resolve) => {
+      for (const l of listeners) {
+        l.onEvent = (frame, at) => {
+          if (
+            frame.type === 'message' &&
+            (frame.message as { clientMessageId: string }).clientMessageId === clientMessageId
+          ) {
+            arrivals.push(at);
+            if (arrivals.length === listeners.length) resolve();
+          }
+        };
+      }
+    });
+    const t0 = performance.now();
+    const ack = await sender.request({
+      action: 'sendMessage',
+      conversationId,
+      clientMessageId,
+      text: 'to many',
+    });
+    if (ack.type !== 'ack') throw new Error(`send failed: ${JSON.stringify(ack)}`);
+    acks.push(performance.now() - t0);
+    await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))]);
+    lasts.push(Math.max(...arrivals) - t0);
+  }
+  await Promise.all([sender, ...listeners].map((s) => s.close()));
+  return { ack: summarize(acks), lastReceive: summarize(lasts) };
+}

@@ -234,7 +234,13 @@ export const authorizers = {
 /** Consumers of the tables' streams and scheduled jobs (not routes). */
 export const workers = {
   // Keeps OpenSearch following the users and messages tables; handlers never write the index.
-  searchIndexer: { entry: 'streams/search-indexer', search: 'index', tables: { users: 'read' } },
+  // A hung domain takes ~90 s to fail (3 attempts x 30 s); the retry after a timeout is safe anyway.
+  searchIndexer: {
+    entry: 'streams/search-indexer',
+    search: 'index',
+    timeoutSeconds: 120,
+    tables: { users: 'read' },
+  },
   // Repairs index drift on a schedule.
   searchReconciler: {
     entry: 'ops/search-reconciler',
