@@ -51,6 +51,8 @@ export async function startWsFront(
     });
   });
 
+  // Set once listening; events built after the server closed (late disconnects) keep it.
+  let domainName = '127.0.0.1';
   const baseContext = (routeKey: string, eventType: string, connectionId: string, conn?: LiveConnection) => {
     const now = Date.now();
     return {
@@ -64,7 +66,7 @@ export async function startWsFront(
       requestTimeEpoch: now,
       identity: { sourceIp: conn?.sourceIp ?? '127.0.0.1', userAgent: conn?.userAgent ?? '' },
       requestId: gatewayId(),
-      domainName: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      domainName,
       connectionId,
       apiId: API_ID,
       authorizer: conn?.authorizer,
@@ -257,6 +259,7 @@ export async function startWsFront(
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
+  domainName = `127.0.0.1:${address.port}`;
   return {
     url: `ws://127.0.0.1:${address.port}`,
     callbackUrl: `http://127.0.0.1:${address.port}`,
