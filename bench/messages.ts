@@ -97,13 +97,12 @@ async function groupsRun(runtime: InProcessRuntime, http: HttpClient) {
       for (let n = 0; n < PER_CLIENT; n++) {
         const clientMessageId = `c${i}-${n}`;
         sentAt.set(clientMessageId, performance.now());
-        const ack = await s.request({
+        await sendUntilAcked(s, {
           action: 'sendMessage',
           conversationId,
           clientMessageId,
           text: `hello ${n}`,
         });
-        if (ack.type !== 'ack') throw new Error(`send failed: ${JSON.stringify(ack)}`);
       }
     }),
   );
@@ -125,13 +124,12 @@ async function hotRun(runtime: InProcessRuntime, http: HttpClient) {
   await Promise.all(
     sockets.map(async (s, i) => {
       for (let n = 0; n < HOT_PER_SENDER; n++) {
-        const ack = await s.request({
+        await sendUntilAcked(s, {
           action: 'sendMessage',
           conversationId,
           clientMessageId: `h${i}-${n}`,
           text: 'hot',
         });
-        if (ack.type !== 'ack') throw new Error(`send failed: ${JSON.stringify(ack)}`);
       }
     }),
   );
