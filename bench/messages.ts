@@ -284,7 +284,7 @@ await benchMain('bench:messages', async (runtime) => {
       `ratio ${median(rows.map((r) => r.ratio)).toFixed(2)}x (target <= 1.5x), lost races per message ${median(rows.map((r) => r.hot.conflicts / r.hot.messages)).toFixed(2)}`,
   );
   console.log(
-    `\n3) capacity per message (TransactWriteItems, lost races included): ${last?.capacityPerMessage.toFixed(2)} WCU ` +
+    `\n3) capacity per stored message (its TransactWriteItems; lost races, which AWS also bills, not counted): ${last?.capacityPerMessage.toFixed(2)} WCU ` +
       `by AWS's rules from item sizes (DynamoDB Local reported ${last?.capacityReportedPerMessage.toFixed(2)} WCU; it under-reports transactions)`,
   );
 
