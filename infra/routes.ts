@@ -49,6 +49,20 @@ const messaging = {
   },
 } satisfies Omit<FunctionSpec, 'entry'>;
 
+/** Asking (which may accept the reverse request) and accepting write the same records. */
+const befriending = {
+  pushes: true,
+  tables: {
+    users: 'read',
+    friendships: 'readWrite',
+    friendRequests: 'readWrite',
+    conversations: 'readWrite',
+    members: 'readWrite',
+    userConversations: 'readWrite',
+    connections: 'readWrite',
+  },
+} satisfies Omit<FunctionSpec, 'entry'>;
+
 /** Every HTTP route of the public contract, each served by its own function. */
 export const httpRoutes: HttpRouteSpec[] = [
   { route: 'GET /health', entry: 'http/health', public: true, tables: { users: 'read' } },
@@ -81,31 +95,13 @@ export const httpRoutes: HttpRouteSpec[] = [
   {
     route: 'POST /friend-requests',
     entry: 'http/friend-requests-create',
-    pushes: true,
-    tables: {
-      users: 'read',
-      friendships: 'readWrite',
-      friendRequests: 'readWrite',
-      conversations: 'readWrite',
-      members: 'readWrite',
-      userConversations: 'readWrite',
-      connections: 'readWrite',
-    },
+    ...befriending,
   },
   { route: 'GET /friend-requests', entry: 'http/friend-requests-list', tables: { friendRequests: 'read' } },
   {
     route: 'POST /friend-requests/{requestId}/accept',
     entry: 'http/friend-requests-accept',
-    pushes: true,
-    tables: {
-      users: 'read',
-      friendships: 'readWrite',
-      friendRequests: 'readWrite',
-      conversations: 'readWrite',
-      members: 'readWrite',
-      userConversations: 'readWrite',
-      connections: 'readWrite',
-    },
+    ...befriending,
   },
   {
     route: 'POST /friend-requests/{requestId}/reject',
