@@ -1,17 +1,11 @@
-import { connectToDeployment } from './connect.js';
+import { runSearchCommand } from './search-command.js';
 
 // Indexes every user and message as it is now; safe while the backfilled deployment takes writes.
 // Usage: tsx local/commands/search-backfill.ts [users|messages]...
-const target = await connectToDeployment();
-const { connectToSearch } = await import('#shared/search/local-target.js');
-const search = await connectToSearch();
-const { backfill } = await import('#shared/search/backfill.js');
-const { closeSearchClient } = await import('#shared/search/client.js');
-const { parseIndices } = await import('#shared/search/indices.js');
-
-console.log(`Backfilling ${search} from ${target}`);
-let code = 0;
-try {
+await runSearchCommand(async ({ target, search }) => {
+  const { backfill } = await import('#shared/search/backfill.js');
+  const { parseIndices } = await import('#shared/search/indices.js');
+  console.log(`Backfilling ${search} from ${target}`);
   const report = await backfill({
     indices: parseIndices(process.argv.slice(2)),
     log: (l) => console.log(`  ${l}`),
@@ -25,11 +19,5 @@ try {
     );
   }
   for (const f of report.failures) console.log(`  failure: ${f}`);
-  code = report.byIndex.users.failed + report.byIndex.messages.failed ? 1 : 0;
-} catch (err) {
-  console.error(err);
-  code = 2;
-} finally {
-  await closeSearchClient();
-}
-process.exit(code);
+  return report.byIndex.users.failed + report.byIndex.messages.failed ? 1 : 0;
+});

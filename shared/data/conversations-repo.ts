@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from './batch-get.js';
-import { queryAll } from './friends-repo.js';
+import { queryAll } from './scan.js';
 
 export type ConversationType = 'direct' | 'group';
 export type ConversationStatus = 'active' | 'creating' | 'closed' | 'failed';

@@ -1,7 +1,8 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { requestKeys } from './keys.js';
+import { queryAll } from './scan.js';
 import { transactWrite } from './transactions.js';
 
 export type RequestStatus = 'pending' | 'accepted' | 'rejected' | 'cancelled';
@@ -309,21 +310,4 @@ export async function listPendingRequests(
     },
   });
   return items.map(({ pk: _pk, sk: _sk, ...rest }) => ({ ...rest, status: 'pending' }) as FriendRequestItem);
-}
-
-/** Every page of a strongly consistent query. */
-export async function queryAll<T>(
-  client: DocClient,
-  input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'ConsistentRead' | 'ExclusiveStartKey'>,
-): Promise<T[]> {
-  const items: T[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({ ...input, ConsistentRead: true, ExclusiveStartKey: start }),
-    );
-    items.push(...((page.Items ?? []) as T[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
 }

@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DocClient } from '../clients/dynamodb.js';
 
 /** Every item of a table, strongly consistent; for checkers and operations, never for request paths. */
@@ -11,6 +11,23 @@ export async function scanTable<T = Record<string, unknown>>(
   do {
     const page = await client.send(
       new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    items.push(...((page.Items ?? []) as T[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Every page of a strongly consistent query. */
+export async function queryAll<T>(
+  client: DocClient,
+  input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'ConsistentRead' | 'ExclusiveStartKey'>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({ ...input, ConsistentRead: true, ExclusiveStartKey: start }),
     );
     items.push(...((page.Items ?? []) as T[]));
     start = page.LastEvaluatedKey;

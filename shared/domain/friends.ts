@@ -12,10 +12,9 @@ import {
 } from '../data/friends-repo.js';
 import { getUser, getUsers } from '../data/users-repo.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
-import { logger } from '../logger.js';
 import { withRetry } from '../retry.js';
 import { directConversationId, newId } from './ids.js';
-import { pushToUsers } from './push.js';
+import { notifyUsers } from './push.js';
 import { type PublicProfile, toPublicProfile } from './users.js';
 
 /** The contract's `FriendRequest`. */
@@ -52,14 +51,6 @@ async function profileOf(userId: string): Promise<PublicProfile> {
   return toPublicProfile(user);
 }
 
-/** Events are pushed after the commit; a push failure never undoes or fails the request. */
-function notify(userIds: string[], event: unknown): Promise<void> {
-  return pushToUsers(userIds, event).then(
-    () => undefined,
-    (error) => logger.warn('event push failed', { error: error as Error }),
-  );
-}
-
 /**
  * Asks `toUserId` for friendship. If they already asked the caller, this accepts their request instead,
  * so crossing requests end in one friendship, never two pending requests.
@@ -80,7 +71,7 @@ export async function sendFriendRequest(me: string, toUserId: string, message: s
   for (let round = 0; round < 5; round++) {
     const result = await withRetry(() => createRequest(item));
     if (result.ok) {
-      await notify([toUserId], { type: 'friendRequest', request: toRequest(item) });
+      await notifyUsers([toUserId], { type: 'friendRequest', request: toRequest(item) });
       return { kind: 'created', request: toRequest(item) };
     }
     switch (result.reason) {
@@ -137,8 +128,8 @@ export async function acceptFriendRequest(me: string, requestId: string): Promis
     }
   }
   const [friend, mine] = await Promise.all([accepted(), profileOf(me)]);
-  await notify([request.fromUserId], { type: 'friendAccepted', friend: mine, conversationId });
-  await notify([me], { type: 'friendAccepted', friend: friend.friend, conversationId });
+  await notifyUsers([request.fromUserId], { type: 'friendAccepted', friend: mine, conversationId });
+  await notifyUsers([me], { type: 'friendAccepted', friend: friend.friend, conversationId });
   return friend;
 }
 

@@ -13,13 +13,12 @@ import {
 } from '../data/groups-repo.js';
 import { getUsers } from '../data/users-repo.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
-import { logger } from '../logger.js';
 import { RetryableError, withRetry } from '../retry.js';
 import { type Conversation, toConversation } from './conversations.js';
 import { newId } from './ids.js';
 import { requireMember } from './membership.js';
 import { type Operation, startOperation } from './operations.js';
-import { pushToUsers } from './push.js';
+import { notifyUsers } from './push.js';
 
 /** Other members a group may have (the contract's bound); beyond one transaction it needs a saga. */
 export const MAX_GROUP_OTHER_MEMBERS = 1000;
@@ -34,13 +33,6 @@ async function requireExistingUsers(userIds: readonly string[]): Promise<void> {
   const found = new Set((await getUsers(userIds)).filter((u) => u.status === 'active').map((u) => u.userId));
   const missing = userIds.filter((id) => !found.has(id));
   if (missing.length) throw new NotFoundError(`Unknown users: ${missing.join(', ')}`, { missing });
-}
-
-function notify(userIds: readonly string[], event: unknown): Promise<void> {
-  return pushToUsers(userIds, event).then(
-    () => undefined,
-    (error) => logger.warn('event push failed', { error: error as Error }),
-  );
 }
 
 export type CreateGroupResult =
@@ -102,7 +94,7 @@ export async function createGroup(
   }));
   await createGroupAtomically(conversation, members);
   const view = toConversation(conversation, { lastReadSeq: 0 });
-  await notify([me, ...others], { type: 'conversationCreated', conversation: view });
+  await notifyUsers([me, ...others], { type: 'conversationCreated', conversation: view });
   return { kind: 'created', conversation: view };
 }
 
@@ -163,8 +155,8 @@ export async function addMembers(
   if (added.length) {
     const all = (await listMembers(conversationId)).map((m) => m.userId);
     const view = toConversation(conversation, { lastReadSeq: 0 });
-    await notify(added, { type: 'conversationCreated', conversation: view });
-    for (const userId of added) await notify(all, { type: 'memberJoined', conversationId, userId });
+    await notifyUsers(added, { type: 'conversationCreated', conversation: view });
+    for (const userId of added) await notifyUsers(all, { type: 'memberJoined', conversationId, userId });
   }
   return toConversation(conversation, undefined);
 }
@@ -191,5 +183,5 @@ export async function removeMember(me: string, conversationId: string, userId: s
       throw new ConflictError('version_conflict', 'Membership changed meanwhile');
     throw new RetryableError('membership changed meanwhile');
   });
-  await notify([...remaining, userId], { type: 'memberLeft', conversationId, userId });
+  await notifyUsers([...remaining, userId], { type: 'memberLeft', conversationId, userId });
 }

@@ -12,7 +12,7 @@ import { logger } from '../logger.js';
 import { RetryableError, withRetry } from '../retry.js';
 import { newId } from './ids.js';
 import { requireMember } from './membership.js';
-import { pushToUsers } from './push.js';
+import { notifyUsers, pushToUsers } from './push.js';
 
 /** Conversations above this size are fanned out from the stream, so the sender never waits for them. */
 export const INLINE_FANOUT_MAX_MEMBERS = 100;
@@ -179,11 +179,7 @@ export async function sendMessage(
 /** Pushes a stored message to every member's open connections except the sending one. */
 export async function fanOutMessage(outcome: SendOutcome, exceptConnectionId?: string): Promise<void> {
   if (!outcome.inlineFanout) return;
-  await pushToUsers(
-    outcome.memberIds,
-    { type: 'message', message: outcome.message },
-    exceptConnectionId,
-  ).catch((error) => logger.warn('fan-out failed', { error: error as Error }));
+  await notifyUsers(outcome.memberIds, { type: 'message', message: outcome.message }, exceptConnectionId);
 }
 
 /**
@@ -211,9 +207,7 @@ export async function markRead(me: string, conversationId: string, seq: number):
     throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
   if (result === 'moved') {
     const others = (await memberIdsOf(conversation)).filter((id) => id !== me);
-    await pushToUsers(others, { type: 'read', conversationId, userId: me, seq: target }).catch((error) =>
-      logger.warn('read event push failed', { error: error as Error }),
-    );
+    await notifyUsers(others, { type: 'read', conversationId, userId: me, seq: target });
   }
 }
 

@@ -59,6 +59,16 @@ export async function pushToUsers(userIds: readonly string[], event: unknown, ex
   return pushToConnections(ids, event);
 }
 
+/**
+ * Pushes an event after a commit, best effort: a failed push is logged and never fails or undoes the
+ * request (clients catch up with `sync` and their lists).
+ */
+export async function notifyUsers(userIds: readonly string[], event: unknown, exceptConnectionId?: string) {
+  await pushToUsers(userIds, event, exceptConnectionId).catch((error) =>
+    logger.warn('event push failed', { error: error as Error }),
+  );
+}
+
 /** Closes a connection from the server side (used when an account goes away). */
 export async function closeConnection(connectionId: string): Promise<void> {
   try {
