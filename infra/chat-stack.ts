@@ -20,8 +20,10 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { rateLimitEnvironment } from '#shared/config/rate-limits.js';
 import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
 import { ChatFunction } from './constructs/chat-function.js';
+import { ChatMessaging } from './messaging.js';
 import { addMonitoring } from './monitoring.js';
 import { authorizers, type FunctionSpec, httpRoutes, workers, wsRoutes } from './routes.js';
 import { ChatSagas } from './sagas.js';
@@ -58,6 +60,7 @@ export class ChatStack extends Stack {
     });
 
     const search = new ChatSearch(this, 'Search', { stage, removalPolicy: stage.removalPolicy });
+    const messaging = new ChatMessaging(this, 'Messaging');
 
     // Endpoints of a target that is not AWS (LocalStack), from context; none on AWS (see stage.ts).
     const target = targetOverrides(this, {
@@ -72,6 +75,8 @@ export class ChatStack extends Stack {
       WS_CALLBACK_URL: target.wsCallbackUrl ?? wsStage.callbackUrl,
       ...search.environment(),
       ...target.searchEnvironment,
+      ...messaging.environment(),
+      ...rateLimitEnvironment(stage.rateLimits),
     };
     for (const name of tableNames) environment[tableEnvVar(name)] = tables.byName[name].tableName;
 
@@ -105,6 +110,7 @@ export class ChatStack extends Stack {
       if (spec.search === 'query') search.grantQuery(fn);
       if (spec.search === 'index') search.domain.grantReadWrite(fn);
       if (spec.drainsDeadLetters) search.deadLetterQueue.grantConsumeMessages(fn);
+      if (spec.enqueuesSends) messaging.grantEnqueue(fn);
       if (spec.startsSagas && sagas) {
         for (const machine of [sagas.createGroup, sagas.deleteAccount]) {
           machine.grantStartExecution(fn);
@@ -176,6 +182,7 @@ export class ChatStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [new LambdaFunction(makeFunction('OperationsReconciler', workers.operationsReconciler))],
     });
+    messaging.connectSequencer(makeFunction('MessageSequencer', workers.messageSequencer));
     // Fan-out of large conversations: retried briefly, then dropped; clients fill gaps with sync.
     makeFunction('MessageFanout', workers.messageFanout).addEventSource(
       new DynamoEventSource(tables.byName.messages, {
@@ -190,6 +197,7 @@ export class ChatStack extends Stack {
       stage,
       functions: allFunctions,
       deadLetterQueue: search.deadLetterQueue,
+      sendDeadLetterQueue: messaging.deadLetterQueue,
       httpApi,
       wsApi,
       wsStage,

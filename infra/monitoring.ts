@@ -27,6 +27,8 @@ export interface MonitoredResources {
   readonly stage: StageConfig;
   readonly functions: readonly LambdaFunction[];
   readonly deadLetterQueue: Queue;
+  /** Sends the sequencer could not commit after every retry (never acknowledged to their senders). */
+  readonly sendDeadLetterQueue: Queue;
   readonly httpApi: HttpApi;
   readonly wsApi: WebSocketApi;
   readonly wsStage: WebSocketStage;
@@ -74,7 +76,8 @@ export class ChatMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, resources: MonitoredResources) {
     super(scope, id);
-    const { stage, functions, deadLetterQueue, httpApi, wsApi, wsStage, stateMachines } = resources;
+    const { stage, functions, deadLetterQueue, sendDeadLetterQueue, httpApi, wsApi, wsStage, stateMachines } =
+      resources;
     const stack = Stack.of(this);
 
     this.topic = new Topic(this, 'AlarmTopic', {
@@ -120,6 +123,11 @@ export class ChatMonitoring extends Construct {
       metric: deadLetters,
       threshold: thresholds.deadLetters,
       description: 'Search indexer dead-letter queue holds messages (failed stream batches)',
+    });
+    this.alarm('SendDeadLetters', {
+      metric: sendDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period }),
+      threshold: thresholds.deadLetters,
+      description: 'Send dead-letter queue holds sends the sequencer could not commit (never acknowledged)',
     });
 
     // One alarm per function on errors + throttles, so that the alarm's name says which function.

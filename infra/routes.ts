@@ -1,4 +1,5 @@
 import type { TableName } from '#shared/config/table-names.js';
+import { SEQUENCER_TIMEOUT_SECONDS } from './messaging.js';
 
 /** How a function may use a table; the stack turns it into the narrowest IAM grant. */
 export type TableAccess = 'read' | 'write' | 'readWrite';
@@ -19,6 +20,8 @@ export interface FunctionSpec {
   readonly drainsDeadLetters?: boolean;
   /** Starts and inspects saga executions (Step Functions). */
   readonly startsSagas?: boolean;
+  /** Puts sends on the conversations' FIFO queue. */
+  readonly enqueuesSends?: boolean;
 }
 
 export interface HttpRouteSpec extends FunctionSpec {
@@ -34,20 +37,27 @@ export interface WsRouteSpec extends FunctionSpec {
   readonly returnResponse?: boolean;
 }
 
-/** Sending a message, over HTTP or WebSocket: one code path, one set of grants. */
+/**
+ * Accepting a send, over HTTP or WebSocket: one code path, one set of grants. The route checks the rate
+ * limit and membership, answers a retry from the guard, and queues the rest for the sequencer.
+ */
 const messaging = {
   pushes: true,
-  // A hot conversation retries lost races for up to 20 s before answering 503.
+  enqueuesSends: true,
+  // HTTP waits for the sequencer's commit for up to 20 s (SEND_WAIT_MS) before answering 503.
   timeoutSeconds: 30,
   tables: {
-    conversations: 'readWrite',
-    messages: 'readWrite',
-    messageGuards: 'readWrite',
+    conversations: 'read',
+    messages: 'read',
+    messageGuards: 'read',
     members: 'read',
-    friendships: 'read',
+    rateLimits: 'readWrite',
     connections: 'readWrite',
   },
 } satisfies Omit<FunctionSpec, 'entry'>;
+
+/** `typing`, `markRead` and `sync` frames share a per-connection rate limit. */
+const frameLimit = { rateLimits: 'readWrite' } as const;
 
 /** Asking (which may accept the reverse request) and accepting write the same records. */
 const befriending = {
@@ -201,6 +211,7 @@ export const wsRoutes: WsRouteSpec[] = [
     entry: 'ws/mark-read',
     pushes: true,
     tables: {
+      ...frameLimit,
       conversations: 'read',
       members: 'read',
       userConversations: 'readWrite',
@@ -211,13 +222,13 @@ export const wsRoutes: WsRouteSpec[] = [
     routeKey: 'typing',
     entry: 'ws/typing',
     pushes: true,
-    tables: { conversations: 'read', members: 'read', connections: 'readWrite' },
+    tables: { ...frameLimit, conversations: 'read', members: 'read', connections: 'readWrite' },
   },
   {
     routeKey: 'sync',
     entry: 'ws/sync',
     returnResponse: true,
-    tables: { conversations: 'read', members: 'read', messages: 'read' },
+    tables: { ...frameLimit, conversations: 'read', members: 'read', messages: 'read' },
   },
 ];
 
@@ -244,6 +255,21 @@ export const workers = {
     drainsDeadLetters: true,
     timeoutSeconds: 900,
     tables: { users: 'read', messages: 'read' },
+  },
+  // The conversations' ordered writer: commits queued sends in batches, acks, fans out (infra/messaging.ts).
+  messageSequencer: {
+    entry: 'queues/message-sequencer',
+    pushes: true,
+    timeoutSeconds: SEQUENCER_TIMEOUT_SECONDS,
+    tables: {
+      conversations: 'readWrite',
+      messages: 'readWrite',
+      messageGuards: 'readWrite',
+      members: 'read',
+      friendships: 'read',
+      userConversations: 'readWrite',
+      connections: 'readWrite',
+    },
   },
   // Pushes messages of conversations too large to fan out inline (see INLINE_FANOUT_MAX_MEMBERS).
   messageFanout: {

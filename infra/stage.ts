@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '#shared/config/rate-limits.js';
 
 /** Settings that differ between deployment stages, chosen with `-c stage=dev|prod`. */
 export interface StageConfig {
@@ -12,6 +13,8 @@ export interface StageConfig {
   /** Steady-state and burst request limits per API stage. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly search: { readonly dataNodes: number; readonly instanceType: string; readonly volumeGb: number };
+  /** Per-user send and per-connection frame limits (token buckets). */
+  readonly rateLimits: RateLimits;
 }
 
 const stages: Record<string, StageConfig> = {
@@ -22,6 +25,7 @@ const stages: Record<string, StageConfig> = {
     logRetention: RetentionDays.ONE_WEEK,
     throttle: { rateLimit: 200, burstLimit: 400 },
     search: { dataNodes: 1, instanceType: 't3.small.search', volumeGb: 10 },
+    rateLimits: DEFAULT_RATE_LIMITS,
   },
   prod: {
     name: 'prod',
@@ -30,6 +34,7 @@ const stages: Record<string, StageConfig> = {
     logRetention: RetentionDays.THREE_MONTHS,
     throttle: { rateLimit: 2000, burstLimit: 4000 },
     search: { dataNodes: 2, instanceType: 'm6g.large.search', volumeGb: 50 },
+    rateLimits: DEFAULT_RATE_LIMITS,
   },
 };
 

@@ -28,10 +28,12 @@ const specs: Record<TableName, KeySpec> = {
     sortKey: { name: 'seq', type: N },
     stream: StreamViewType.NEW_AND_OLD_IMAGES,
   },
-  // <senderId>#<clientMessageId> per conversation: a retried send finds the stored message.
+  // <senderId>#<clientMessageId> per conversation: a retried send finds the stored message. A refused
+  // send leaves a short-lived rejection here (TTL) so that the request waiting for it learns why.
   messageGuards: {
     partitionKey: { name: 'conversationId', type: S },
     sortKey: { name: 'guardKey', type: S },
+    timeToLiveAttribute: 'expiresAt',
   },
   // USER#<id>/CONN#<connectionId> lists a user's live connections; CONN#<id>/META maps back.
   connections: {
@@ -42,6 +44,8 @@ const specs: Record<TableName, KeySpec> = {
   // Layout expected by Lambda Powertools' idempotency persistence.
   idempotency: { partitionKey: { name: 'id', type: S }, timeToLiveAttribute: 'expiration' },
   operations: { partitionKey: { name: 'operationId', type: S } },
+  // One token bucket per key (`send#<userId>`, `frames#<connectionId>`); idle buckets expire.
+  rateLimits: { partitionKey: { name: 'bucketKey', type: S }, timeToLiveAttribute: 'expiresAt' },
 };
 
 /** Declares all tables with the stage's removal policy, on-demand billing and point-in-time recovery. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gatewayId } from './ids.js';
-import type { LocalLambdas } from './lambdas.js';
+import { LambdaThrottledError, type LocalLambdas } from './lambdas.js';
 import { compileHttpRoutes } from './route-match.js';
 import type { ApiTopology, RouteBinding } from './topology.js';
 
@@ -43,6 +43,7 @@ export async function startHttpFront(
 
     if (matched.route.authorizer) {
       const verdict = await authorize(matched.route, event);
+      if (verdict.status === 429) return sendThrottled(res, event.requestContext.requestId);
       if (verdict.status) return send(res, verdict.status, { message: verdict.message });
       event.requestContext.authorizer = { lambda: verdict.context ?? {} };
     }
@@ -50,6 +51,7 @@ export async function startHttpFront(
     try {
       result = await lambdas.invoke(matched.route.functionId, event);
     } catch (err) {
+      if (err instanceof LambdaThrottledError) return sendThrottled(res, event.requestContext.requestId);
       console.error(`local http front: ${matched.route.routeKey} failed:`, err);
       return send(res, 500, { message: 'Internal Server Error' });
     }
@@ -84,6 +86,7 @@ export async function startHttpFront(
       if (!result?.isAuthorized) return { status: 403, message: 'Forbidden' };
       return { status: 0, message: '', context: result.context ?? {} };
     } catch (err) {
+      if (err instanceof LambdaThrottledError) return { status: 429, message: 'Too Many Requests' };
       console.error('local http front: authorizer failed:', err);
       return { status: 500, message: 'Internal Server Error' };
     }
@@ -190,6 +193,21 @@ function writeResult(res: ServerResponse, result: unknown): void {
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** A function at its concurrency limit: refused at once, in the contract's error shape. */
+function sendThrottled(res: ServerResponse, requestId: string): void {
+  if (res.headersSent) return;
+  res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end(
+    JSON.stringify({
+      error: {
+        code: 'throttled',
+        message: 'Too many requests, retry later',
+        requestId,
+        retryAfterMs: 1000,
+      },
+    }),
+  );
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

@@ -10,11 +10,28 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 export class LambdaTimeoutError extends Error {}
 
 /**
+ * Thrown at once when a function already runs as many invocations as it may (Lambda's
+ * TooManyRequestsException): overload is refused quickly instead of queueing until timeouts.
+ */
+export class LambdaThrottledError extends Error {
+  override readonly name = 'TooManyRequestsException';
+}
+
+/**
+ * Concurrent invocations per function when the template reserves none: Lambda's account limit is
+ * shared by all functions; locally one function may not take the whole machine. `LOCAL_LAMBDA_CONCURRENCY`
+ * overrides it.
+ */
+export const DEFAULT_LOCAL_CONCURRENCY = 64;
+
+/**
  * Invokes the template's functions in-process by importing the very entry files that CDK bundles.
  * Many invocations run at once, like concurrent Lambda instances sharing nothing but module state.
  */
 export class LocalLambdas {
   private readonly handlers = new Map<string, Promise<Handler>>();
+  private readonly running = new Map<string, number>();
+  private readonly defaultLimit = Number(process.env.LOCAL_LAMBDA_CONCURRENCY ?? DEFAULT_LOCAL_CONCURRENCY);
 
   constructor(
     private readonly topology: Topology,
@@ -28,6 +45,19 @@ export class LocalLambdas {
 
   async invoke(functionId: string, event: unknown): Promise<unknown> {
     const fn = this.fn(functionId);
+    const limit = fn.reservedConcurrency ?? this.defaultLimit;
+    const running = this.running.get(functionId) ?? 0;
+    if (running >= limit)
+      throw new LambdaThrottledError(`Rate exceeded: ${fn.logicalId} runs ${running} invocations`);
+    this.running.set(functionId, running + 1);
+    try {
+      return await this.run(fn, functionId, event);
+    } finally {
+      this.running.set(functionId, (this.running.get(functionId) ?? 1) - 1);
+    }
+  }
+
+  private async run(fn: LocalFunction, functionId: string, event: unknown): Promise<unknown> {
     const handler = await this.handler(functionId);
     const deadline = Date.now() + fn.timeoutSeconds * 1000;
     const requestId = randomUUID();

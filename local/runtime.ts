@@ -3,12 +3,13 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { RATE_LIMIT_ENV } from '#shared/config/rate-limits.js';
 import { startDynamoDbLocal, startElasticMq, startOpenSearch } from './engines/index.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
-import { ensureQueues } from './queues.js';
 import { readSchedules, startSchedules } from './schedules.js';
+import { ensureQueues, readQueueMappings, startQueueTriggers } from './sqs/index.js';
 import { LocalExecutions, readStateMachines, startStepFunctionsServer } from './stepfunctions/index.js';
 import { type StreamTriggers, startStreamTriggers } from './streams/index.js';
 import { ensureTables } from './tables.js';
@@ -84,8 +85,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     };
     Object.assign(process.env, sdkEnv);
     await ensureTables(new DynamoDBClient({ endpoint: dynamo.endpoint }), topology);
-    // ElasticMQ keeps queues in memory: the dead-letter queue is empty after a restart.
-    const queueUrls = await ensureQueues(new SQSClient({ endpoint: sqs.endpoint }), template);
+    // ElasticMQ keeps queues in memory: queued sends and dead letters are gone after a restart. No send
+    // is lost by that: a queued send was never acknowledged, and its sender retries it.
+    const sqsClient = new SQSClient({ endpoint: sqs.endpoint });
+    const queues = await ensureQueues(sqsClient, template);
+    const queueUrls = new Map([...queues].map(([id, q]) => [id, q.url]));
 
     const lambdas = new LocalLambdas(topology, options.rootDir);
     // The management API lives on the WebSocket front, so it starts before any handler is loaded.
@@ -111,6 +115,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         SEARCH_SIGNING: 'none',
         TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await tokenSecret(dataDir)),
         POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+        // Rate limits may be changed for a local run, as `-c` context changes them for a deployment.
+        ...Object.fromEntries(
+          Object.values(RATE_LIMIT_ENV).flatMap((name) => {
+            const value = process.env[name];
+            return value ? [[name, value]] : [];
+          }),
+        ),
       },
       refs,
     );
@@ -131,6 +142,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       },
     });
     stops.push(() => streams.stop());
+
+    const queueTriggers = startQueueTriggers({
+      mappings: readQueueMappings(template).filter((m) => topology.functions.has(m.functionId)),
+      queues,
+      client: sqsClient,
+      invoke: (functionId, event) => lambdas.invoke(functionId, event),
+    });
+    stops.push(() => queueTriggers.stop());
 
     stops.push(startSchedules(readSchedules(template), lambdas));
 

@@ -6,6 +6,8 @@ export interface LocalFunction {
   readonly entry: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** ReservedConcurrentExecutions, when the template sets it. */
+  readonly reservedConcurrency?: number;
   readonly environment: Record<string, unknown>;
 }
 
@@ -48,6 +50,10 @@ export function readTopology(template: CfnTemplate): Topology {
       entry,
       timeoutSeconds: Number(props.Timeout ?? 3),
       memoryMb: Number(props.MemorySize ?? 128),
+      reservedConcurrency:
+        props.ReservedConcurrentExecutions === undefined
+          ? undefined
+          : Number(props.ReservedConcurrentExecutions),
       environment: ((props.Environment as { Variables?: Record<string, unknown> })?.Variables ??
         {}) as Record<string, unknown>,
     });

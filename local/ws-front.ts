@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { closeServer } from './http-front.js';
 import { gatewayId } from './ids.js';
-import type { LocalLambdas } from './lambdas.js';
+import { LambdaThrottledError, type LocalLambdas } from './lambdas.js';
 import type { ApiTopology, RouteBinding } from './topology.js';
 
 const API_ID = 'localws';
@@ -212,6 +212,21 @@ export async function startWsFront(
         typeof result === 'string' ? result : typeof result.body === 'string' ? result.body : undefined;
       if (text !== undefined && conn.socket.readyState === conn.socket.OPEN) conn.socket.send(text);
     } catch (err) {
+      if (err instanceof LambdaThrottledError) {
+        if (conn.socket.readyState === conn.socket.OPEN) {
+          const requestId = requestIdOf(body);
+          conn.socket.send(
+            JSON.stringify({
+              type: 'error',
+              code: 'throttled',
+              message: 'Too many requests, retry later',
+              retryAfterMs: 1000,
+              ...(requestId ? { requestId } : {}),
+            }),
+          );
+        }
+        return;
+      }
       console.error(`local ws front: ${routeKey} failed:`, err);
       if (conn.socket.readyState === conn.socket.OPEN) {
         conn.socket.send(
@@ -270,6 +285,16 @@ export async function startWsFront(
       await Promise.race([Promise.allSettled([...disconnecting]), new Promise((r) => setTimeout(r, 5000))]);
     },
   };
+}
+
+/** The client's `requestId` of a frame, echoed when the front itself answers it. */
+function requestIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { requestId?: unknown }).requestId;
+    return typeof id === 'string' && id.length <= 128 ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function flatHeaders(req: IncomingMessage): Record<string, string> {

@@ -63,9 +63,13 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+/** 429: refused at once by a rate limit, nothing written; `retryAfterMs` says when a retry can pass. */
 export class ThrottledError extends AppError {
-  constructor(message = 'Too many requests, retry later') {
-    super('throttled', 429, message);
+  constructor(
+    readonly retryAfterMs: number,
+    message = 'Too many requests, retry later',
+  ) {
+    super('throttled', 429, message, { details: { retryAfterMs } });
   }
 }
 

@@ -1,16 +1,24 @@
-import { fanOutMessage, sendMessage } from '#shared/domain/messages.js';
+import { sendAndWait } from '#shared/domain/messages.js';
 import { id, sendMessageBody } from '#shared/domain/schemas.js';
 import { requireTextWithinLimit } from '#shared/domain/text-limits.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
 import { validate } from '#shared/validation.js';
 
-/** POST /conversations/{conversationId}/messages: 201, or 200 with the stored copy on a retry. */
+/**
+ * POST /conversations/{conversationId}/messages: queued for the conversation's sequencer, answered once
+ * committed: 201, or 200 with the stored copy on a retry.
+ */
 export const handler = httpRoute({}, async (req) => {
   const conversationId = validate(id, req.params.conversationId, 'conversationId');
   const { clientMessageId, text } = validate(sendMessageBody, req.body);
   requireTextWithinLimit(text);
-  const outcome = await sendMessage(req.userId, conversationId, clientMessageId, text);
-  await fanOutMessage(outcome);
+  const outcome = await sendAndWait({
+    me: req.userId,
+    conversationId,
+    clientMessageId,
+    text,
+    attemptId: req.requestId,
+  });
   return json(outcome.duplicate ? 200 : 201, outcome.message);
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fanOutMessage, sendMessage } from '#shared/domain/messages.js';
+import { acceptSend } from '#shared/domain/messages.js';
 import { clientMessageId, id, messageText } from '#shared/domain/schemas.js';
 import { requireTextWithinLimit } from '#shared/domain/text-limits.js';
 import { validate } from '#shared/validation.js';
@@ -8,23 +8,28 @@ import { wsRoute } from '#shared/ws/handler.js';
 const frame = z.object({ conversationId: id, clientMessageId, text: messageText });
 
 /**
- * `sendMessage`: commit, acknowledge the sender at once, then fan out; a slow or gone member
- * connection never delays the ack.
+ * `sendMessage`: validated, rate-limited and queued for the conversation's sequencer, which acks this
+ * connection after the commit. A retry of a stored message is acked at once with the stored copy.
  */
 export const handler = wsRoute(
   async (req) => {
     const input = validate(frame, req.frame, 'frame');
     requireTextWithinLimit(input.text);
-    const outcome = await sendMessage(
-      req.userId,
-      input.conversationId,
-      input.clientMessageId,
-      input.text,
-      req.connectionId,
-    );
-    await req.reply({ type: 'ack', clientMessageId: input.clientMessageId, message: outcome.message });
-    await fanOutMessage(outcome, req.connectionId);
-    return undefined;
+    const context = req.event.requestContext;
+    const accepted = await acceptSend({
+      me: req.userId,
+      conversationId: input.conversationId,
+      clientMessageId: input.clientMessageId,
+      text: input.text,
+      attemptId: context.requestId,
+      origin: {
+        connectionId: req.connectionId,
+        requestId: req.clientRequestId,
+        frameTime: context.requestTimeEpoch,
+      },
+    });
+    if (accepted.queued) return undefined;
+    return { type: 'ack', clientMessageId: input.clientMessageId, message: accepted.stored };
   },
   { oneWay: true },
 );

@@ -19,6 +19,7 @@ export const tableNames = [
   'connections',
   'idempotency',
   'operations',
+  'rateLimits',
 ] as const;
 export type TableName = (typeof tableNames)[number];
 

@@ -42,32 +42,103 @@ export interface ConversationSnapshot {
   memberIds: string[];
 }
 
-export type AppendResult =
-  | { ok: true; consumedCapacity: number }
-  | { ok: false; reason: 'stale'; current: ConversationItem | undefined }
-  | { ok: false; reason: 'duplicate' | 'not_a_member' | 'not_friends' };
+/** A send's guard: the stored message's seq, or a short-lived record of why the sequencer refused it. */
+export interface GuardItem {
+  conversationId: string;
+  guardKey: string;
+  seq?: number;
+  messageId?: string;
+  /** The API attempt that stored the message. */
+  attemptId?: string;
+  /** Set on a refusal: the error code, and every attempt it answered. */
+  rejected?: string;
+  rejectedAttempts?: Set<string>;
+  expiresAt?: number;
+}
+
+/** A message ready to commit, with the attempt that carried it (recorded in its guard). */
+export interface PendingMessage {
+  item: MessageItem;
+  attemptId: string;
+}
+
+/** DynamoDB's TransactWriteItems limits: 100 actions and 4 MB in all (AWS, DynamoDB service quotas). */
+export const TRANSACTION_MAX_ACTIONS = 100;
+export const TRANSACTION_MAX_BYTES = 4 * 1024 * 1024;
+/** Head room under the byte limit for attribute names and expression overhead. */
+const TRANSACTION_BYTE_BUDGET = TRANSACTION_MAX_BYTES - 256 * 1024;
+
+/** Actions a batch transaction takes: the counter, a message and a guard each, then checks per sender. */
+export function batchActions(messages: number, senders: number, direct: boolean): number {
+  return 1 + 2 * messages + senders * (direct ? 3 : 2);
+}
 
 /**
- * One transaction per message: the conversation's `lastSeq` advanced by exactly one (on condition it
- * is still the snapshot's, its membership version unchanged and the conversation still active), the message stored
- * under that seq, the sender's client-message-id guard, the membership check and, for a direct
- * conversation, the friendship check.
+ * Splits ordered messages into consecutive chunks that each fit one transaction (actions and bytes);
+ * each chunk commits on its own, in order, so seq stays gapless.
  */
-export async function appendMessage(
+export function planTransactions(messages: readonly PendingMessage[], direct: boolean): PendingMessage[][] {
+  const chunks: PendingMessage[][] = [];
+  let chunk: PendingMessage[] = [];
+  let senders = new Set<string>();
+  let bytes = 0;
+  for (const m of messages) {
+    const size = 2 * Buffer.byteLength(JSON.stringify(m.item), 'utf8') + 512;
+    const nextSenders = new Set(senders).add(m.item.senderId);
+    const fits =
+      batchActions(chunk.length + 1, nextSenders.size, direct) <= TRANSACTION_MAX_ACTIONS &&
+      bytes + size <= TRANSACTION_BYTE_BUDGET;
+    if (chunk.length > 0 && !fits) {
+      chunks.push(chunk);
+      chunk = [];
+      senders = new Set();
+      bytes = 0;
+    }
+    chunk.push(m);
+    senders.add(m.item.senderId);
+    bytes += size;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
+
+export type BatchAppendResult =
+  | { ok: true; consumedCapacity: number }
+  | {
+      ok: false;
+      /** The conversation as it is now when its counter, version or status no longer matched. */
+      stale?: { current: ConversationItem | undefined };
+      /** Messages (by index) whose guard existed: an earlier attempt stored them at this seq. */
+      duplicates: Map<number, number>;
+      notMembers: Set<string>;
+      notFriends: Set<string>;
+    };
+
+/**
+ * Group commit: ONE transaction stores consecutive messages of one conversation. It advances the
+ * counter by their number (on condition it is still the snapshot's, the membership version unchanged
+ * and the conversation active), puts each message at its seq with its guard, checks each distinct
+ * sender's membership (and, in a direct conversation, the friendship), moves each sender's read
+ * position to its own newest message, and sets the last-message summary. Lost races and throttling
+ * throw RetryableError; failed conditions come back per message and per sender.
+ */
+export async function appendBatch(
   snapshot: ConversationSnapshot,
-  message: MessageItem,
-  peerId: string | undefined,
+  messages: readonly PendingMessage[],
+  peerOf: (senderId: string) => string | undefined,
   deps: Deps = {},
-): Promise<AppendResult> {
+): Promise<BatchAppendResult> {
   const { client, t } = env(deps);
+  const last = messages[messages.length - 1]?.item;
+  if (!last) return { ok: true, consumedCapacity: 0 };
   const summary = {
-    conversationId: message.conversationId,
-    seq: message.seq,
-    messageId: message.messageId,
-    senderId: message.senderId,
-    clientMessageId: message.clientMessageId,
-    text: message.text.slice(0, 200),
-    createdAt: message.createdAt,
+    conversationId: last.conversationId,
+    seq: last.seq,
+    messageId: last.messageId,
+    senderId: last.senderId,
+    clientMessageId: last.clientMessageId,
+    text: last.text.slice(0, 200),
+    createdAt: last.createdAt,
   };
   const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
     {
@@ -78,51 +149,72 @@ export async function appendMessage(
         ConditionExpression: 'lastSeq = :prev AND version = :version AND #status = :active',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
-          ':seq': message.seq,
+          ':seq': last.seq,
           ':prev': snapshot.lastSeq,
           ':version': snapshot.version,
           ':active': 'active',
           ':summary': summary,
-          ':now': message.createdAt,
+          ':now': last.createdAt,
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     },
-    {
-      Put: {
-        TableName: t.messageGuards,
-        Item: {
-          conversationId: message.conversationId,
-          guardKey: guardKey(message.senderId, message.clientMessageId),
-          seq: message.seq,
-          messageId: message.messageId,
-        },
-        ConditionExpression: 'attribute_not_exists(guardKey)',
-      },
-    },
-    {
-      ConditionCheck: {
-        TableName: t.members,
-        Key: { conversationId: message.conversationId, userId: message.senderId },
-        ConditionExpression: 'attribute_exists(userId)',
-      },
-    },
-    {
-      Put: {
-        TableName: t.messages,
-        Item: message,
-        ConditionExpression: 'attribute_not_exists(seq)',
-      },
-    },
   ];
-  if (peerId) {
-    items.push({
-      ConditionCheck: {
-        TableName: t.friendships,
-        Key: { userId: message.senderId, friendId: peerId },
-        ConditionExpression: 'attribute_exists(friendId)',
+  for (const { item, attemptId } of messages) {
+    items.push(
+      { Put: { TableName: t.messages, Item: item, ConditionExpression: 'attribute_not_exists(seq)' } },
+      {
+        Put: {
+          TableName: t.messageGuards,
+          Item: {
+            conversationId: item.conversationId,
+            guardKey: guardKey(item.senderId, item.clientMessageId),
+            seq: item.seq,
+            messageId: item.messageId,
+            attemptId,
+          },
+          // A refusal record is overwritten: the sender may have become a member again since.
+          ConditionExpression: 'attribute_not_exists(guardKey) OR attribute_exists(rejected)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
       },
-    });
+    );
+  }
+  const newest = new Map<string, number>();
+  for (const { item } of messages) newest.set(item.senderId, item.seq);
+  const senderAt: Array<{ senderId: string; check: 'member' | 'read' | 'friend' }> = [];
+  for (const [senderId, seq] of newest) {
+    items.push(
+      {
+        ConditionCheck: {
+          TableName: t.members,
+          Key: { conversationId: snapshot.conversationId, userId: senderId },
+          ConditionExpression: 'attribute_exists(userId)',
+        },
+      },
+      {
+        // Forward only by construction: seq is above the old lastSeq, and lastReadSeq never passes it.
+        Update: {
+          TableName: t.userConversations,
+          Key: { userId: senderId, conversationId: snapshot.conversationId },
+          UpdateExpression: 'SET lastReadSeq = :seq',
+          ConditionExpression: 'attribute_exists(userId)',
+          ExpressionAttributeValues: { ':seq': seq },
+        },
+      },
+    );
+    senderAt.push({ senderId, check: 'member' }, { senderId, check: 'read' });
+    const peerId = peerOf(senderId);
+    if (peerId) {
+      items.push({
+        ConditionCheck: {
+          TableName: t.friendships,
+          Key: { userId: senderId, friendId: peerId },
+          ConditionExpression: 'attribute_exists(friendId)',
+        },
+      });
+      senderAt.push({ senderId, check: 'friend' });
+    }
   }
   try {
     const res = await client.send(
@@ -133,14 +225,98 @@ export async function appendMessage(
   } catch (err) {
     const reasons = cancellationReasons(err);
     if (!reasons) throw err;
-    if (reasons[1]?.code === 'ConditionalCheckFailed') return { ok: false, reason: 'duplicate' };
-    if (reasons[2]?.code === 'ConditionalCheckFailed') return { ok: false, reason: 'not_a_member' };
-    if (reasons[4]?.code === 'ConditionalCheckFailed') return { ok: false, reason: 'not_friends' };
-    if (reasons[0]?.code === 'ConditionalCheckFailed' || reasons[3]?.code === 'ConditionalCheckFailed') {
-      return { ok: false, reason: 'stale', current: reasons[0]?.item as ConversationItem | undefined };
+    const failed = (i: number) => reasons[i]?.code === 'ConditionalCheckFailed';
+    const result = {
+      ok: false as const,
+      duplicates: new Map<number, number>(),
+      notMembers: new Set<string>(),
+      notFriends: new Set<string>(),
+      stale: undefined as { current: ConversationItem | undefined } | undefined,
+    };
+    if (failed(0)) result.stale = { current: reasons[0]?.item as ConversationItem | undefined };
+    messages.forEach((_, i) => {
+      // A message slot already taken means the counter moved under us: treat as stale.
+      if (failed(1 + 2 * i)) result.stale ??= { current: undefined };
+      if (failed(2 + 2 * i)) {
+        const old = reasons[2 + 2 * i]?.item as GuardItem | undefined;
+        if (old?.seq !== undefined && !old.rejected) result.duplicates.set(i, old.seq);
+      }
+    });
+    senderAt.forEach(({ senderId, check }, j) => {
+      if (!failed(1 + 2 * messages.length + j)) return;
+      if (check === 'friend') result.notFriends.add(senderId);
+      else result.notMembers.add(senderId);
+    });
+    const anyCondition =
+      result.stale || result.duplicates.size || result.notMembers.size || result.notFriends.size;
+    if (!anyCondition) {
+      if (isRetryableCancellation(reasons)) throw new RetryableError('batch lost a race', { cause: err });
+      throw err;
     }
-    if (isRetryableCancellation(reasons)) throw new RetryableError('send lost a race', { cause: err });
-    throw err;
+    return result;
+  }
+}
+
+/** The guard of a sender's client message id, strongly consistent. */
+export async function getGuard(
+  conversationId: string,
+  senderId: string,
+  clientMessageId: string,
+  deps: Deps = {},
+): Promise<GuardItem | undefined> {
+  const { client, t } = env(deps);
+  const res = await client.send(
+    new GetCommand({
+      TableName: t.messageGuards,
+      Key: { conversationId, guardKey: guardKey(senderId, clientMessageId) },
+      ConsistentRead: true,
+    }),
+  );
+  return res.Item as GuardItem | undefined;
+}
+
+/** One message by seq, strongly consistent. */
+export async function getMessage(conversationId: string, seq: number, deps: Deps = {}) {
+  const { client, t } = env(deps);
+  const res = await client.send(
+    new GetCommand({ TableName: t.messages, Key: { conversationId, seq }, ConsistentRead: true }),
+  );
+  return res.Item as MessageItem | undefined;
+}
+
+/** How long a refusal record lives: long enough for the waiting request, then TTL removes it. */
+export const REJECTION_TTL_SECONDS = 3600;
+
+/**
+ * Records that the sequencer refused an attempt (never over a stored message's guard), so the HTTP
+ * request waiting for it can answer with the reason.
+ */
+export async function recordRejection(
+  conversationId: string,
+  senderId: string,
+  clientMessageId: string,
+  attemptId: string,
+  code: string,
+  deps: Deps = {},
+): Promise<void> {
+  const { client, t } = env(deps);
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: t.messageGuards,
+        Key: { conversationId, guardKey: guardKey(senderId, clientMessageId) },
+        UpdateExpression: 'SET rejected = :code, expiresAt = :exp ADD rejectedAttempts :attempt',
+        ConditionExpression: 'attribute_not_exists(guardKey) OR attribute_exists(rejected)',
+        ExpressionAttributeValues: {
+          ':code': code,
+          ':exp': Math.floor(Date.now() / 1000) + REJECTION_TTL_SECONDS,
+          ':attempt': new Set([attemptId]),
+        },
+      }),
+    );
+  } catch (err) {
+    // A stored message's guard is never turned into a refusal.
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
   }
 }
 

@@ -1,25 +1,27 @@
-import { type ConversationItem, getConversation, listMembers } from '../data/conversations-repo.js';
 import {
-  appendMessage,
-  type ConversationSnapshot,
-  findByClientMessageId,
+  type ConversationItem,
+  getConversation,
+  getMember,
+  listMembers,
+} from '../data/conversations-repo.js';
+import {
+  getGuard,
+  getMessage,
   listMessages,
   type MessageItem,
   markRead as storeReadPosition,
 } from '../data/messages-repo.js';
-import { ForbiddenError, NotFoundError, UnavailableError } from '../errors.js';
-import { logger } from '../logger.js';
-import { RetryableError, withRetry } from '../retry.js';
+import { enqueueSend } from '../data/send-queue.js';
+import { type AppError, ForbiddenError, NotFoundError, UnavailableError } from '../errors.js';
 import { newId } from './ids.js';
 import { requireMember } from './membership.js';
 import { notifyUsers, pushToUsers } from './push.js';
+import { limitSends } from './rate-limits.js';
 
-/** Conversations above this size are fanned out from the stream, so the sender never waits for them. */
+/** Conversations above this size are fanned out from the stream, so the sequencer never waits for them. */
 export const INLINE_FANOUT_MAX_MEMBERS = 100;
-/** Bound on send attempts under contention before answering 503 (nothing written). */
-export const SEND_RETRY = { attempts: 1000, baseDelayMs: 2, maxDelayMs: 100, maxElapsedMs: 20_000 } as const;
-/** Process-wide counters, read by the benchmarks: transaction attempts and how many lost a race. */
-export const sendCounters = { attempts: 0, staleRetries: 0 };
+/** How long `POST .../messages` waits for the sequencer's commit before answering 503 (ms). */
+export const SEND_WAIT_MS = 20_000;
 
 /** The contract's `Message`. */
 export interface Message {
@@ -40,7 +42,7 @@ export const toMessage = ({
   clientMessageId,
   text,
   createdAt,
-}: MessageItem) => ({
+}: MessageItem): Message => ({
   conversationId,
   seq,
   messageId,
@@ -50,136 +52,111 @@ export const toMessage = ({
   createdAt,
 });
 
-export interface SendOutcome {
-  message: Message;
-  /** True when an earlier send with the same client message id had stored it. */
-  duplicate: boolean;
-  /** Members to notify (the sender included, for their other connections). */
-  memberIds: string[];
-  inlineFanout: boolean;
-  /** Attempts lost to concurrent senders before this one committed. */
-  conflicts: number;
+/** A send as the API received it. */
+export interface SendRequest {
+  me: string;
+  conversationId: string;
+  clientMessageId: string;
+  text: string;
+  /** API Gateway's request id: one attempt is queued at most once. */
+  attemptId: string;
+  /** WebSocket sends: the connection the sequencer acknowledges, and the frame's arrival time. */
+  origin?: { connectionId: string; requestId?: string; frameTime: number };
+}
+
+/** What accepting a send did: queued it for the sequencer, or found it stored by an earlier attempt. */
+export type Acceptance = { queued: true } | { queued: false; stored: Message };
+
+/** Refusal codes the sequencer records, as the errors the API answers with. */
+export function rejectionError(code: string): AppError {
+  switch (code) {
+    case 'not_a_member':
+      return new ForbiddenError('Not a member of this conversation', 'not_a_member');
+    case 'not_friends':
+      return new ForbiddenError('You are no longer friends; this conversation is read-only', 'not_friends');
+    case 'not_found':
+      return new NotFoundError('Conversation not found');
+    default:
+      return new ForbiddenError('Conversation is not active');
+  }
 }
 
 /**
- * Warm-container cache of conversation snapshots with their member lists. Safe because the transaction
- * re-checks what it relies on (lastSeq, membership version, status, the sender's membership, the
- * friendship) and a stale snapshot is refreshed from the failed condition's old image; the member
- * list is reloaded only when the membership version moved.
+ * Active conversations this container has seen recently: the entry check needs only the status, and
+ * the sequencer re-checks it inside the commit, so a stale entry costs at most a late refusal.
  */
-const snapshots = new Map<string, ConversationSnapshot>();
-const SNAPSHOT_CACHE_MAX = 1000;
+const activeSeen = new Map<string, number>();
+const ACTIVE_SEEN_MS = 10_000;
 
-/** A snapshot of a conversation with its members as of the conversation's current version. */
-async function snapshotOf(
-  c: ConversationItem,
-  previous?: ConversationSnapshot,
-): Promise<ConversationSnapshot> {
-  const memberIds = previous && previous.version === c.version ? previous.memberIds : await memberIdsOf(c);
-  return {
-    conversationId: c.conversationId,
-    lastSeq: c.lastSeq,
-    version: c.version,
-    type: c.type,
-    memberCount: c.memberCount,
-    memberIds,
-  };
-}
-
-function remember(s: ConversationSnapshot): void {
-  if (snapshots.size >= SNAPSHOT_CACHE_MAX) snapshots.delete(snapshots.keys().next().value as string);
-  snapshots.set(s.conversationId, s);
-}
-
-async function freshSnapshot(conversationId: string, me: string): Promise<ConversationSnapshot> {
+async function requireActive(conversationId: string): Promise<void> {
+  const seenAt = activeSeen.get(conversationId);
+  if (seenAt !== undefined && Date.now() - seenAt < ACTIVE_SEEN_MS) return;
   const c = await getConversation(conversationId);
   if (!c) throw new NotFoundError('Conversation not found');
-  const snapshot = await snapshotOf(c);
-  // Outsiders learn nothing, not even the conversation's state.
-  if (!snapshot.memberIds.includes(me))
-    throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
   if (c.status !== 'active') throw new ForbiddenError(`Conversation is ${c.status}`);
-  return snapshot;
+  if (activeSeen.size >= 10_000) activeSeen.clear();
+  activeSeen.set(conversationId, Date.now());
 }
 
 /**
- * Stores a message: exactly one new `seq`, or the earlier copy when the sender retries a client message
- * id. Concurrent senders retry with backoff and jitter; after the bound, 503 and nothing written.
+ * Validates a send and hands it to the conversation's ordered writer (the FIFO queue), refusing at
+ * once what cannot pass: over the sender's rate limit (429 `throttled`), not a member (403), unknown
+ * conversation (404). A retry of a stored message is answered with the stored copy without queueing.
+ * Nothing is written but the rate-limit token.
  */
-export async function sendMessage(
-  me: string,
-  conversationId: string,
-  clientMessageId: string,
-  text: string,
-  originConnectionId?: string,
-): Promise<SendOutcome> {
-  let snapshot = snapshots.get(conversationId) ?? (await freshSnapshot(conversationId, me));
-  let conflicts = 0;
-  const messageId = newId('m');
-  const outcome = await withRetry(async () => {
-    const createdAt = new Date().toISOString();
-    const peerId = snapshot.type === 'direct' ? snapshot.memberIds.find((id) => id !== me) : undefined;
-    const fanout = snapshot.memberCount > INLINE_FANOUT_MAX_MEMBERS ? 'stream' : undefined;
-    const item: MessageItem = {
-      conversationId,
-      seq: snapshot.lastSeq + 1,
-      messageId,
-      senderId: me,
-      clientMessageId,
-      text,
-      createdAt,
-      version: 1,
-      ...(fanout ? { fanout, ...(originConnectionId ? { originConnectionId } : {}) } : {}),
-    };
-    sendCounters.attempts++;
-    const result = await appendMessage(snapshot, item, peerId);
-    if (result.ok) {
-      remember({ ...snapshot, lastSeq: item.seq });
-      return { item, duplicate: false };
-    }
-    switch (result.reason) {
-      case 'duplicate': {
-        const stored = await findByClientMessageId(conversationId, me, clientMessageId);
-        if (!stored) throw new RetryableError('guard without its message yet');
-        return { item: stored, duplicate: true };
-      }
-      case 'not_a_member':
-        snapshots.delete(conversationId);
-        throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
-      case 'not_friends':
-        throw new ForbiddenError('You are no longer friends; this conversation is read-only', 'not_friends');
-      case 'stale': {
-        conflicts++;
-        sendCounters.staleRetries++;
-        const current = result.current;
-        if (!current) {
-          snapshots.delete(conversationId);
-          throw new NotFoundError('Conversation not found');
-        }
-        if (current.status !== 'active') throw new ForbiddenError(`Conversation is ${current.status}`);
-        snapshot = await snapshotOf(current, snapshot);
-        remember(snapshot);
-        throw new RetryableError('another sender took this seq', { fresh: true });
-      }
-    }
-  }, SEND_RETRY).catch((err) => {
-    if (err instanceof UnavailableError)
-      logger.warn('send gave up under contention', { conversationId, conflicts });
-    throw err;
+export async function acceptSend(req: SendRequest): Promise<Acceptance> {
+  const [, member, guard] = await Promise.all([
+    limitSends(req.me),
+    getMember(req.conversationId, req.me),
+    getGuard(req.conversationId, req.me, req.clientMessageId),
+  ]);
+  if (!member) {
+    // Outsiders learn only whether the conversation exists.
+    if (!(await getConversation(req.conversationId))) throw new NotFoundError('Conversation not found');
+    throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
+  }
+  if (guard?.seq !== undefined) {
+    const stored = await getMessage(req.conversationId, guard.seq);
+    if (stored) return { queued: false, stored: toMessage(stored) };
+  }
+  await requireActive(req.conversationId);
+  await enqueueSend({
+    attemptId: req.attemptId,
+    conversationId: req.conversationId,
+    senderId: req.me,
+    clientMessageId: req.clientMessageId,
+    text: req.text,
+    messageId: newId('m'),
+    enqueuedAt: Date.now(),
+    ...(req.origin ? { origin: req.origin } : {}),
   });
-  return {
-    message: toMessage(outcome.item),
-    duplicate: outcome.duplicate,
-    memberIds: snapshot.memberIds,
-    inlineFanout: outcome.item.fanout !== 'stream',
-    conflicts,
-  };
+  return { queued: true };
 }
 
-/** Pushes a stored message to every member's open connections except the sending one. */
-export async function fanOutMessage(outcome: SendOutcome, exceptConnectionId?: string): Promise<void> {
-  if (!outcome.inlineFanout) return;
-  await notifyUsers(outcome.memberIds, { type: 'message', message: outcome.message }, exceptConnectionId);
+/**
+ * Sends and waits for the sequencer's commit (HTTP): the stored message, with `duplicate` when an
+ * earlier attempt stored it. Throws the sequencer's refusal, or 503 when no commit came within
+ * SEND_WAIT_MS (the send may still commit; a retry with the same clientMessageId is always safe).
+ */
+export async function sendAndWait(req: SendRequest): Promise<{ message: Message; duplicate: boolean }> {
+  const accepted = await acceptSend(req);
+  if (!accepted.queued) return { message: accepted.stored, duplicate: true };
+  const deadline = Date.now() + SEND_WAIT_MS;
+  for (let delay = 4; ; delay = Math.min(delay * 2, 100)) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    const guard = await getGuard(req.conversationId, req.me, req.clientMessageId);
+    if (guard?.seq !== undefined) {
+      const stored = await getMessage(req.conversationId, guard.seq);
+      if (stored) return { message: toMessage(stored), duplicate: guard.attemptId !== req.attemptId };
+    } else if (guard?.rejected && guard.rejectedAttempts?.has(req.attemptId)) {
+      throw rejectionError(guard.rejected);
+    }
+    if (Date.now() >= deadline) {
+      throw new UnavailableError(
+        'The message is queued but was not confirmed in time; retry with the same clientMessageId',
+      );
+    }
+  }
 }
 
 /**
@@ -219,7 +196,7 @@ export async function typing(me: string, conversationId: string): Promise<void> 
 }
 
 /** Every member's id: the pair of a direct conversation, the members table of a group. */
-async function memberIdsOf(c: ConversationItem): Promise<string[]> {
+export async function memberIdsOf(c: ConversationItem): Promise<string[]> {
   return c.type === 'direct' ? (c.memberIds ?? []) : groupMemberIds(c.conversationId);
 }
 

@@ -14,5 +14,14 @@ export function json(statusCode: number, body?: unknown): HttpResponse {
 /** The contract's error shape; only errors below 500 expose their own message. */
 export function errorResponse(err: AppError, requestId: string): HttpResponse {
   const message = err.status < 500 || err.code === 'unavailable' ? err.message : 'Internal error';
-  return json(err.status, { error: { code: err.code, message, requestId, ...err.details } });
+  const response = json(err.status, { error: { code: err.code, message, requestId, ...err.details } });
+  const retryAfterMs = err.details?.retryAfterMs;
+  // RFC 9110 §10.2.3: Retry-After in whole seconds; the body keeps the exact milliseconds.
+  if (typeof retryAfterMs === 'number') {
+    response.headers = {
+      ...response.headers,
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    };
+  }
+  return response;
 }

@@ -97,7 +97,13 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, o
       else if (err.status >= 500) logger.error('frame failed', { error: request.error as Error });
       const message = err.status < 500 || err.code === 'unavailable' ? err.message : 'Internal error';
       const requestId = clientRequestIdOf(request.event.body);
-      const frame = { type: 'error', code: err.code, message, ...(requestId ? { requestId } : {}) };
+      const frame = {
+        type: 'error',
+        code: err.code,
+        message,
+        ...(err.status < 500 ? err.details : {}),
+        ...(requestId ? { requestId } : {}),
+      };
       if (options.oneWay) {
         await pushToConnections([request.event.requestContext.connectionId], frame);
         request.response = { statusCode: 200 };

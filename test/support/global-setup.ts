@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { TestProject } from 'vitest/node';
 import { functionEnvironment } from '#local/environment.js';
+import { lookupQueueUrls } from '#local/sqs/index.js';
 import { readStateMachines } from '#local/stepfunctions/index.js';
 import { cachedTemplate } from '#local/template-cache.js';
 import { readTopology } from '#local/topology.js';
@@ -35,7 +37,16 @@ export default async function setup(project: TestProject) {
   const runtime = await startRuntimeProcess({ TOKEN_SECRET });
   const template = await cachedTemplate(fileURLToPath(new URL('../..', import.meta.url)));
   const topology = readTopology(template);
-  const machines = new Map(readStateMachines(template).map((m) => [m.logicalId, m.arn]));
+  const sqs = new SQSClient({
+    endpoint: runtime.sqsEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const refs = new Map([
+    ...readStateMachines(template).map((m) => [m.logicalId, m.arn] as const),
+    ...(await lookupQueueUrls(sqs, template)),
+  ]);
+  sqs.destroy();
   project.provide('httpUrl', runtime.httpUrl);
   project.provide('wsUrl', runtime.wsUrl);
   project.provide(
@@ -58,7 +69,7 @@ export default async function setup(project: TestProject) {
         SCRYPT_N: '1024',
         POWERTOOLS_LOG_LEVEL: 'ERROR',
       },
-      machines,
+      refs,
     ),
   );
   return async () => {

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { sqsClient } from '../clients/sqs.js';
+
+/** The environment variable holding the send queue's URL (set by the CDK stack). */
+export const MESSAGE_QUEUE_URL_ENV = 'MESSAGE_QUEUE_URL';
+
+/** One accepted send waiting for the conversation's sequencer. */
+export const queuedSendSchema = z.object({
+  /** The API request that enqueued it (API Gateway's request id): the same attempt is never queued twice. */
+  attemptId: z.string().min(1).max(128),
+  conversationId: z.string().min(1),
+  senderId: z.string().min(1),
+  clientMessageId: z.string().min(1),
+  text: z.string(),
+  messageId: z.string().min(1),
+  /** Epoch ms when the request was enqueued. */
+  enqueuedAt: z.number(),
+  /** Set for WebSocket sends: where the ack (or error) goes, and the frame's own order. */
+  origin: z
+    .object({
+      connectionId: z.string().min(1),
+      requestId: z.string().optional(),
+      /** When API Gateway received the frame (`requestTimeEpoch`, ms). */
+      frameTime: z.number(),
+    })
+    .optional(),
+});
+export type QueuedSend = z.infer<typeof queuedSendSchema>;
+
+/**
+ * SQS FIFO deduplication id (at most 128 characters): the sender, the client message id and the API
+ * attempt. A retry of the same attempt (SDK or Lambda) is dropped by SQS within its 5-minute window;
+ * a client's own retry is a new attempt, reaches the sequencer and is answered from the guard with the
+ * stored copy, so no retry ever goes unanswered.
+ */
+export function deduplicationId(
+  send: Pick<QueuedSend, 'senderId' | 'clientMessageId' | 'attemptId'>,
+): string {
+  return createHash('sha256')
+    .update(`${send.senderId}\u0000${send.clientMessageId}\u0000${send.attemptId}`)
+    .digest('hex');
+}
+
+interface Deps {
+  client?: SQSClient;
+  queueUrl?: string;
+}
+
+/**
+ * Puts a send on the FIFO queue; the message group is the conversation, so each conversation has one
+ * ordered writer. Throws on SQS errors (the caller maps them to 503; nothing was stored).
+ */
+export async function enqueueSend(send: QueuedSend, deps: Deps = {}): Promise<void> {
+  const queueUrl = deps.queueUrl ?? process.env[MESSAGE_QUEUE_URL_ENV];
+  if (!queueUrl) throw new Error(`Missing environment variable ${MESSAGE_QUEUE_URL_ENV}`);
+  await (deps.client ?? sqsClient()).send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(send),
+      MessageGroupId: send.conversationId,
+      MessageDeduplicationId: deduplicationId(send),
+    }),
+  );
+}
