@@ -1,7 +1,7 @@
 // npm run bench:startup — `npm start`'s entry from spawn to its ready line, and its SIGTERM shutdown.
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { installDynamoDbLocal, installElasticMq, installOpenSearch } from '#local/engines/index.js';
+import { installDynamoDbEngine, installElasticMq, installOpenSearch } from '#local/engines/index.js';
 import { HttpClient } from './lib/http.js';
 import {
   alive,
@@ -80,7 +80,7 @@ function line(label: string, r: Run): string {
 
 printHeader('startup: node --import tsx local/start.ts (DATA_DIR=:memory:, HTTP_PORT=0, WS_PORT=0)');
 // Fetched now if missing, so that no run downloads anything.
-for (const install of [installDynamoDbLocal, installElasticMq, installOpenSearch]) {
+for (const install of [installDynamoDbEngine, installElasticMq, installOpenSearch]) {
   console.log(`engine cache: ${await install()}`);
 }
 console.log('ready = wall time from spawn() to the ready line on stdout');

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { RATE_LIMIT_ENV } from '#shared/config/rate-limits.js';
-import { startDynamoDbLocal, startElasticMq, startOpenSearch } from './engines/index.js';
+import { startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
@@ -48,7 +48,7 @@ export const RUNTIME_INFO_FILE = 'runtime.json';
 const WS_STAGE = 'local';
 
 /**
- * Starts the whole backend on loopback: DynamoDB Local, ElasticMQ and OpenSearch, the tables and queues
+ * Starts the whole backend on loopback: the DynamoDB engine, ElasticMQ and OpenSearch, the tables and queues
  * of the synthesized template, the HTTP and WebSocket fronts that invoke the template's functions from
  * their sources, and the stream pollers that run its event source mappings.
  */
@@ -69,7 +69,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     };
     // The engines start while the template is synthesized (or read from its cache).
     const [dynamo, sqs, search, template] = await Promise.all([
-      startDynamoDbLocal({ dbPath: dataDir ? join(dataDir, 'dynamodb') : undefined }).then(started),
+      startDynamoDbEngine({ dbPath: dataDir ? join(dataDir, 'dynamodb') : undefined }).then(started),
       startElasticMq({}).then(started),
       startOpenSearch({ dataPath: dataDir ? join(dataDir, 'opensearch') : undefined }).then(started),
       cachedTemplate(options.rootDir),

@@ -1,14 +1,15 @@
-// Warms the engine cache (e.g. in CI before the tests): `npx tsx local/engines/fetch.ts [--only dynamodb,elasticmq]`
+// Warms the engine cache (e.g. in CI before the tests): `npx tsx local/engines/fetch.ts [--only dynamodb,elasticmq]`.
+// A first run builds the DynamoDB engine with cargo and resolves the Java engines with Maven, reporting progress.
 import { parseArgs } from 'node:util';
 import { cacheRoot } from './cache.js';
-import { installDynamoDbLocal } from './dynamodb-local.js';
+import { installDynoxide } from './dynoxide.js';
 import { installElasticMq } from './elasticmq.js';
 import { findJava } from './java.js';
 import { type Log, stderrLog } from './log.js';
 import { installOpenSearch } from './opensearch.js';
 
 const installers: Record<string, (log: Log) => Promise<string>> = {
-  dynamodb: installDynamoDbLocal,
+  dynamodb: installDynoxide,
   elasticmq: installElasticMq,
   opensearch: installOpenSearch,
 };
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
   const java = await findJava();
   console.log(`cache: ${cacheRoot()}`);
   console.log(`java: ${java.java} (Java ${java.major}, ${java.javac ? 'with' : 'no'} javac)`);
-  // One after the other: Maven runs are serialized anyway, and the output stays readable.
+  // One after the other: Maven runs are serialized anyway, a cargo build takes both cores of a small
+  // machine, and the output stays readable.
   for (const name of names) {
     let fetched = false;
     const log: Log = (message) => {

@@ -1,12 +1,13 @@
 // Resolves the engines' Java artifacts with Maven (transitive dependencies, checksums, mirrors from
 // ~/.m2/settings.xml). Uses `mvn` from PATH, else bootstraps Maven itself from Maven Central.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmod, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cacheRoot, installOnce, withLock } from './cache.js';
 import { downloadVerified } from './download.js';
 import { findJava, type JavaInfo } from './java.js';
 import type { Log } from './log.js';
+import { startProgress } from './progress.js';
 import { POM_PATH } from './versions.js';
 import { extractZip } from './zip.js';
 
@@ -22,7 +23,7 @@ export async function copyDependencies(profile: string, outDir: string, log: Log
   const java = await findJava();
   const mvn = await findMaven(java, log);
   const args = [
-    '-q',
+    // Not -q: the "Downloaded from" lines are the progress a first fetch reports.
     '-B',
     '-f',
     POM_PATH,
@@ -35,7 +36,60 @@ export async function copyDependencies(profile: string, outDir: string, log: Log
     '-DincludeScope=runtime',
   ];
   // One Maven at a time: concurrent runs on one local repository can trip over each other.
-  await withLock('maven-run', () => runMaven(mvn, args, java));
+  await withLock('maven-run', async () => {
+    const progress = startProgress(log, `Maven (${profile})`);
+    let files = 0;
+    let kilobytes = 0;
+    await resolveWithProgress(mvn, args, java, (line) => {
+      // e.g. "Downloaded from central: https://.../foo-1.0.jar (12 kB at 340 kB/s)"
+      const done = line.match(/^Downloaded from [^:]+: (\S+) \(([\d.]+) (kB|MB|B)/);
+      if (!done?.[1] || !done[2]) return;
+      files++;
+      const size = Number.parseFloat(done[2]);
+      kilobytes += done[3] === 'MB' ? size * 1024 : done[3] === 'B' ? size / 1024 : size;
+      progress.update(
+        `${files} files, ${(kilobytes / 1024).toFixed(1)} MB downloaded, last ${done[1].split('/').pop()}`,
+      );
+    });
+    progress.done(
+      files
+        ? `resolved (${files} files, ${(kilobytes / 1024).toFixed(1)} MB downloaded)`
+        : 'resolved from the local repository',
+    );
+  });
+}
+
+/** Runs Maven, handing each output line to `onLine`; on failure the error carries the last lines. */
+function resolveWithProgress(
+  mvn: string,
+  args: string[],
+  java: JavaInfo,
+  onLine: (line: string) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(mvn, args, {
+      env: { ...process.env, JAVA_HOME: java.home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    let partial = '';
+    const collect = (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        onLine(line.trim());
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) return resolve();
+      reject(new Error(`${mvn} ${args.join(' ')} failed (exit ${code}):\n${tail.join('\n')}`));
+    });
+  });
 }
 
 async function findMaven(java: JavaInfo, log: Log): Promise<string> {
@@ -51,7 +105,7 @@ async function findMaven(java: JavaInfo, log: Log): Promise<string> {
     async (tmpDir) => {
       const zip = join(tmpDir, 'maven.zip');
       const path = `org/apache/maven/apache-maven/${MAVEN_VERSION}/apache-maven-${MAVEN_VERSION}-bin.zip`;
-      await downloadVerified(`${CENTRAL}/${path}`, zip);
+      await downloadVerified(`${CENTRAL}/${path}`, zip, { log });
       await extractZip(zip, tmpDir, dirname(java.java));
       await rm(zip);
       // `jar` and the Node fallback may not restore the executable bit.

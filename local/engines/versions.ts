@@ -1,4 +1,5 @@
-// Engine versions come from pom.xml so that a version bump is a one-line change in one place.
+// Versions of the Maven-resolved engines come from pom.xml so that a version bump is a one-line change
+// in one place. The DynamoDB engine is built with cargo and pins its version in its launcher.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -15,7 +16,6 @@ function pomProperty(name: string): string {
 }
 
 export const versions = {
-  dynamoDbLocal: pomProperty('dynamodb-local.version'),
   elasticMq: pomProperty('elasticmq.version'),
   openSearch: pomProperty('opensearch.version'),
 };

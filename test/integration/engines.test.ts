@@ -17,11 +17,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  installDynamoDbLocal,
+  installDynamoDbEngine,
   installElasticMq,
   installOpenSearch,
   type RunningEngine,
-  startDynamoDbLocal,
+  startDynamoDbEngine,
   startElasticMq,
   startOpenSearch,
 } from '#local/engines/index.js';
@@ -33,7 +33,7 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const startupTimes: string[] = [];
 
 beforeAll(async () => {
-  await installDynamoDbLocal();
+  await installDynamoDbEngine();
   await installElasticMq();
   await installOpenSearch();
 }, FETCH_TIMEOUT);
@@ -92,11 +92,11 @@ async function createTable(client: DynamoDBClient, name: string): Promise<void> 
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
 }
 
-describe('DynamoDB Local', () => {
+describe('DynamoDB engine', () => {
   it(
     'runs in memory: create a table, put and get an item',
     async () => {
-      await withEngine(startDynamoDbLocal({}), async (engine) => {
+      await withEngine(startDynamoDbEngine({}), async (engine) => {
         await expectLoopbackOnly(engine.port);
         const client = dynamo(engine);
         await createTable(client, 'things');
@@ -116,7 +116,7 @@ describe('DynamoDB Local', () => {
     async () => {
       const dbPath = await mkdtemp(join(tmpdir(), 'engines-test-dynamodb-'));
       try {
-        await withEngine(startDynamoDbLocal({ dbPath }), async (engine) => {
+        await withEngine(startDynamoDbEngine({ dbPath }), async (engine) => {
           const client = dynamo(engine);
           await createTable(client, 'durable');
           await client.send(
@@ -125,7 +125,7 @@ describe('DynamoDB Local', () => {
           client.destroy();
           process.kill(engine.pid, 'SIGKILL');
         });
-        await withEngine(startDynamoDbLocal({ dbPath }), async (engine) => {
+        await withEngine(startDynamoDbEngine({ dbPath }), async (engine) => {
           const client = dynamo(engine);
           const got = await client.send(
             new GetItemCommand({ TableName: 'durable', Key: { pk: { S: 'k' } } }),
