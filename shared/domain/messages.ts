@@ -105,8 +105,9 @@ async function requireActive(conversationId: string): Promise<void> {
  * Nothing is written but the rate-limit token.
  */
 export async function acceptSend(req: SendRequest): Promise<Acceptance> {
-  const [, member, guard] = await Promise.all([
-    limitSends(req.me),
+  // The limit first and alone: a refused send costs one conditional write and nothing else.
+  await limitSends(req.me);
+  const [member, guard] = await Promise.all([
     getMember(req.conversationId, req.me),
     getGuard(req.conversationId, req.me, req.clientMessageId),
   ]);
@@ -142,7 +143,8 @@ export async function sendAndWait(req: SendRequest): Promise<{ message: Message;
   const accepted = await acceptSend(req);
   if (!accepted.queued) return { message: accepted.stored, duplicate: true };
   const deadline = Date.now() + SEND_WAIT_MS;
-  for (let delay = 4; ; delay = Math.min(delay * 2, 100)) {
+  // Commits take milliseconds: poll often at first, then back off (each poll is one consistent read).
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
     await new Promise((resolve) => setTimeout(resolve, delay));
     const guard = await getGuard(req.conversationId, req.me, req.clientMessageId);
     if (guard?.seq !== undefined) {

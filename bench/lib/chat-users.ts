@@ -1,0 +1,47 @@
+// Users, friendships and groups for the messaging benchmarks, made through the public HTTP API.
+import { randomBytes } from 'node:crypto';
+import type { HttpClient } from './http.js';
+
+export interface BenchUser {
+  userId: string;
+  token: string;
+}
+
+const tag = randomBytes(3).toString('hex');
+let counter = 0;
+
+/** Registers a fresh user. */
+export async function register(http: HttpClient, prefix = 'bm'): Promise<BenchUser> {
+  const username = `${prefix}${tag}_${++counter}`;
+  const res = await http.call<{ user: { userId: string }; token: string }>('/auth/register', {
+    body: { username, password: 'bench-password', displayName: username },
+  });
+  if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`);
+  return { userId: res.body.user.userId, token: res.body.token };
+}
+
+/** A group owned by the first user with the others as members (one transaction, up to 49 members). */
+export async function makeGroup(http: HttpClient, members: readonly BenchUser[]): Promise<string> {
+  const [owner, ...others] = members as [BenchUser, ...BenchUser[]];
+  const res = await http.call<{ conversationId: string }>('/groups', {
+    token: owner.token,
+    body: { name: 'bench', memberIds: others.map((u) => u.userId) },
+  });
+  if (res.status !== 201) throw new Error(`group: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.conversationId;
+}
+
+/** Makes two users friends and returns their direct conversation. */
+export async function befriend(http: HttpClient, a: BenchUser, b: BenchUser): Promise<string> {
+  const req = await http.call<{ requestId: string }>('/friend-requests', {
+    token: a.token,
+    body: { toUserId: b.userId },
+  });
+  if (req.status !== 201) throw new Error(`friend request: ${req.status}`);
+  const ok = await http.call<{ conversationId: string }>(`/friend-requests/${req.body.requestId}/accept`, {
+    token: b.token,
+    body: {},
+  });
+  if (ok.status !== 200) throw new Error(`accept: ${ok.status}`);
+  return ok.body.conversationId;
+}
