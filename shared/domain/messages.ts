@@ -100,27 +100,30 @@ async function requireActive(conversationId: string): Promise<void> {
 
 /**
  * Validates a send and hands it to the conversation's ordered writer (the FIFO queue), refusing at
- * once what cannot pass: over the sender's rate limit (429 `throttled`), not a member (403), unknown
- * conversation (404). A retry of a stored message is answered with the stored copy without queueing.
- * Nothing is written but the rate-limit token.
+ * once what is over the sender's rate limit (429 `throttled`; nothing is written but the refusal).
+ * HTTP sends are also checked up front (403 not a member, 404 unknown conversation) and a retry of a
+ * stored message is answered with the stored copy without queueing. WebSocket sends go to the queue
+ * right after the rate limit: the fewer steps before the enqueue, the surer a connection's frames
+ * reach the queue in the order sent; the sequencer refuses outsiders with an error frame instead.
  */
 export async function acceptSend(req: SendRequest): Promise<Acceptance> {
-  // The limit first and alone: a refused send costs one conditional write and nothing else.
   await limitSends(req.me);
-  const [member, guard] = await Promise.all([
-    getMember(req.conversationId, req.me),
-    getGuard(req.conversationId, req.me, req.clientMessageId),
-  ]);
-  if (!member) {
-    // Outsiders learn only whether the conversation exists.
-    if (!(await getConversation(req.conversationId))) throw new NotFoundError('Conversation not found');
-    throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
+  if (!req.origin) {
+    const [member, guard] = await Promise.all([
+      getMember(req.conversationId, req.me),
+      getGuard(req.conversationId, req.me, req.clientMessageId),
+    ]);
+    if (!member) {
+      // Outsiders learn only whether the conversation exists.
+      if (!(await getConversation(req.conversationId))) throw new NotFoundError('Conversation not found');
+      throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
+    }
+    if (guard?.seq !== undefined) {
+      const stored = await getMessage(req.conversationId, guard.seq);
+      if (stored) return { queued: false, stored: toMessage(stored) };
+    }
+    await requireActive(req.conversationId);
   }
-  if (guard?.seq !== undefined) {
-    const stored = await getMessage(req.conversationId, guard.seq);
-    if (stored) return { queued: false, stored: toMessage(stored) };
-  }
-  await requireActive(req.conversationId);
   await enqueueSend({
     attemptId: req.attemptId,
     conversationId: req.conversationId,
