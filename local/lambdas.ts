@@ -22,7 +22,7 @@ export class LambdaThrottledError extends Error {
  * shared by all functions; locally one function may not take the whole machine. `LOCAL_LAMBDA_CONCURRENCY`
  * overrides it.
  */
-export const DEFAULT_LOCAL_CONCURRENCY = 64;
+export const DEFAULT_LOCAL_CONCURRENCY = 128;
 
 /**
  * Invokes the template's functions in-process by importing the very entry files that CDK bundles.

@@ -34,7 +34,8 @@ export function readQueueMappings(template: CfnTemplate): QueueMapping[] {
         `Event source mapping ${id}: FunctionName does not point at a function of the template`,
       );
     }
-    const fifo = resources[queueId]?.Properties?.FifoQueue === true;
+    const fifoQueue = resources[queueId]?.Properties?.FifoQueue;
+    const fifo = fifoQueue === true || fifoQueue === 'true';
     const batchSize = p.BatchSize === undefined ? 10 : Number(p.BatchSize);
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > (fifo ? 10 : 10_000)) {
       throw new Error(`Event source mapping ${id}: BatchSize ${String(p.BatchSize)} is out of range`);

@@ -69,7 +69,8 @@ export function startQueueTriggers(options: QueueTriggerOptions): QueueTriggers 
         const res = await options.client.send(
           new ReceiveMessageCommand({
             QueueUrl: queue.url,
-            MaxNumberOfMessages: mapping.batchSize,
+            // SQS returns at most 10 per receive; larger batch sizes (standard queues) get batches of up to 10.
+            MaxNumberOfMessages: Math.min(mapping.batchSize, 10),
             WaitTimeSeconds: options.waitTimeSeconds ?? 20,
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
