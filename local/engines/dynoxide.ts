@@ -22,7 +22,8 @@
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -144,6 +145,63 @@ async function fetchCrateSource(
   const source = join(dir, 'source');
   await cp(dirname(crate.manifest_path), source, { recursive: true });
   return source;
+}
+
+/** A crate compiled into the engine: name, version and its `license` field (SPDX). */
+export interface CrateLicence {
+  name: string;
+  version: string;
+  license: string;
+}
+
+/**
+ * Every crate the engine's build compiles (normal and build dependencies, for this machine's target,
+ * with the features built), as pinned by the crate's Cargo.lock, with its declared licence.
+ */
+export async function dynoxideCrateLicences(log: Log = stderrLog): Promise<CrateLicence[]> {
+  const cargo = await findCargo(MINIMUM_RUST);
+  const dir = await mkdtemp(join(tmpdir(), 'chat-dynoxide-crates-'));
+  try {
+    const source = await fetchCrateSource(cargo, dir, log);
+    const host = (await run('rustc', ['-vV'])).stdout.match(/^host: (\S+)/m)?.[1];
+    const metadata = JSON.parse(
+      await cargoOutput(
+        cargo,
+        [
+          'metadata',
+          '--format-version',
+          '1',
+          '--locked',
+          '--no-default-features',
+          '--features',
+          FEATURES,
+          ...(host ? ['--filter-platform', host] : []),
+        ],
+        { cwd: source, env: { CARGO_TARGET_DIR: join(dir, 'target') } },
+      ),
+    ) as {
+      packages: Array<{ id: string; name: string; version: string; license?: string | null }>;
+      resolve: {
+        root: string;
+        nodes: Array<{ id: string; deps: Array<{ pkg: string; dep_kinds: Array<{ kind: string | null }> }> }>;
+      };
+    };
+    const nodes = new Map(metadata.resolve.nodes.map((n) => [n.id, n]));
+    const built = new Set<string>();
+    const visit = (id: string) => {
+      if (built.has(id)) return;
+      built.add(id);
+      for (const dep of nodes.get(id)?.deps ?? []) {
+        if (dep.dep_kinds.some((k) => k.kind !== 'dev')) visit(dep.pkg);
+      }
+    };
+    visit(metadata.resolve.root);
+    return metadata.packages
+      .filter((p) => built.has(p.id))
+      .map((p) => ({ name: p.name, version: p.version, license: p.license ?? '' }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Options of one engine process. */
