@@ -150,9 +150,9 @@ await benchMain(`friends: accept latency and capacity, ${CLIENTS} concurrent cli
     );
     console.log(
       allReported
-        ? '  source: REPORTED by DynamoDB Local (ReturnConsumedCapacity=TOTAL was set on every call and every response carried ConsumedCapacity)'
+        ? '  source: REPORTED by the local DynamoDB engine (ReturnConsumedCapacity=TOTAL was set on every call and every response carried ConsumedCapacity)'
         : noneReported
-          ? '  source: DynamoDB Local returned NO ConsumedCapacity: only the THEORETICAL figures below apply'
+          ? '  source: the local DynamoDB engine returned NO ConsumedCapacity: only the THEORETICAL figures below apply'
           : '  source: MIXED: some responses carried no ConsumedCapacity (see the reported/calls column)',
     );
     console.log(
@@ -204,7 +204,7 @@ await benchMain(`friends: accept latency and capacity, ${CLIENTS} concurrent cli
     if (allReported && (under('TransactWriteItems') || under('Query') || under('BatchGetItem'))) {
       console.log('');
       console.log(
-        '  ! DynamoDB Local reports less than those rules give; expect the THEORETICAL figure on AWS:',
+        '  ! the local DynamoDB engine reports less than those rules give; expect the THEORETICAL figure on AWS:',
       );
       if (under('TransactWriteItems')) {
         console.log(

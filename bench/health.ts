@@ -45,7 +45,9 @@ await benchMain('health: GET /health and WebSocket ping round trips', async (run
   const ws = await WsClient.connect(runtime.wsUrl, session.token);
   try {
     console.log(`client: node:http keep-alive agent (1 socket) and one ws connection, in the same process`);
-    console.log(`GET /health = HTTP front + handler + one strongly consistent GetItem on DynamoDB Local`);
+    console.log(
+      `GET /health = HTTP front + handler + one strongly consistent GetItem on the local DynamoDB engine`,
+    );
     console.log(`ping = ws front + authorizer context + ping handler, answered as the route response`);
     console.log(`${CALLS} sequential calls each per run, ${RUNS} runs, after ${WARMUP} warm-up calls each\n`);
     await healthRound(http, WARMUP);
@@ -74,7 +76,7 @@ await benchMain('health: GET /health and WebSocket ping round trips', async (run
     await ws.close();
     http.close();
     // The front runs the $disconnect handler after the socket closed; runtime.stop() does not wait for
-    // it, so give it a moment before DynamoDB Local goes away.
+    // it, so give it a moment before the DynamoDB engine goes away.
     await sleep(1_000);
   }
 });

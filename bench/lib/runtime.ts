@@ -14,7 +14,7 @@ export interface InProcessRuntime extends LocalRuntime {
 }
 
 /**
- * Starts the whole local backend in this process (DynamoDB Local as a child JVM, fronts on 127.0.0.1,
+ * Starts the whole local backend in this process (the engines as child processes, fronts on 127.0.0.1,
  * free ports, no persistence). Ctrl-C and SIGTERM stop it before the process ends.
  */
 export async function startInProcess(): Promise<InProcessRuntime> {
@@ -89,7 +89,7 @@ function installHooks(): void {
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      // SIGTERM lets start.ts stop DynamoDB Local; its JVM also dies with it (parent-death signal).
+      // SIGTERM lets start.ts stop the engines; they also die with it (parent-death signal).
       for (const child of live) child.kill('SIGTERM');
       setTimeout(() => process.exit(130), 3_000).unref();
     });
@@ -187,7 +187,7 @@ export function spawnStartEntry(
   });
 }
 
-/** Linux: every live descendant of `pid` (from /proc), e.g. the DynamoDB Local JVM of a runtime. */
+/** Linux: every live descendant of `pid` (from /proc), e.g. the engine processes of a runtime. */
 export function descendants(pid: number): Array<{ pid: number; command: string }> {
   if (process.platform !== 'linux') return [];
   const parentOf = new Map<number, number>();

@@ -10,7 +10,8 @@
 // npm carries a prebuilt binary, but only a release far older than this one, without the stream
 // fixes below, so the build from source is the route.
 //
-// Local patch (./dynoxide/*.patch), applied before building. Why a patch rather than the launcher:
+// Local patches (./dynoxide/*.patch, in name order), applied before building. Why patches rather than
+// the launcher:
 //  - DescribeStream gave the open shard an EndingSequenceNumber, which in DynamoDB means "closed":
 //    a reader that starts at LATEST (the stream trigger, like Lambda) then finished the shard at once.
 //    The trigger decides "closed" exactly as AWS documents it, so the engine must say it right.
@@ -19,10 +20,15 @@
 //    older than DynamoDB Streams' 24 h retention inside the writes themselves. The launcher cannot do
 //    this from outside: an in-memory database is reachable only through the engine's own connection,
 //    and a second SQLite writer on the file would race the engine's transactions.
+//  - Every TransactWriteItems swept the whole ClientRequestToken cache (the AWS SDK sends a token with
+//    each call; they are kept 10 minutes), so transactions slowed down steadily under load. The patch
+//    sweeps every few seconds and lets the lookup ignore an expired token in between.
+// Each is small and written so it could be offered upstream as is.
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -41,20 +47,24 @@ export const DYNOXIDE_VERSION = '3.2.0';
 const MINIMUM_RUST = '1.88';
 /** Server features only: native SQLite (bundled, compiled with the crate), the HTTP server, the CLI. */
 const FEATURES = 'native-sqlite,http-server,cli';
-const PATCH_FILE = fileURLToPath(
-  new URL('./dynoxide/streams-open-shard-index-retention.patch', import.meta.url),
-);
+/** The local patches, applied in file-name order. */
+const PATCH_DIR = fileURLToPath(new URL('./dynoxide/', import.meta.url));
 /** DynamoDB Streams keeps records for 24 hours (developer guide, "DynamoDB Streams"). */
 const STREAM_RETENTION_SECONDS = 24 * 60 * 60;
 const DB_FILE = 'dynoxide.sqlite';
 
 /** Cache key: a change of version, patch or build recipe builds a new entry. */
+async function patchFiles(): Promise<string[]> {
+  return (await readdir(PATCH_DIR))
+    .filter((f) => f.endsWith('.patch'))
+    .sort()
+    .map((f) => join(PATCH_DIR, f));
+}
+
 async function cacheKey(): Promise<string> {
-  const patch = createHash('sha256')
-    .update(await readFile(PATCH_FILE))
-    .update(FEATURES)
-    .digest('hex')
-    .slice(0, 12);
+  const hash = createHash('sha256').update(FEATURES);
+  for (const file of await patchFiles()) hash.update(await readFile(file));
+  const patch = hash.digest('hex').slice(0, 12);
   return `dynoxide-${DYNOXIDE_VERSION}-${patch}-${RECIPE_REVISION}`;
 }
 
@@ -67,10 +77,12 @@ export async function installDynoxide(log: Log = stderrLog): Promise<string> {
       const source = await fetchCrateSource(cargo, dir, log);
       // Outside any git work tree (the cache may sit inside one), so that `git apply` patches these
       // files instead of looking for a repository around them.
-      await run('git', ['apply', '-p1', PATCH_FILE], {
-        cwd: source,
-        env: { ...process.env, GIT_CEILING_DIRECTORIES: dirname(source) },
-      });
+      for (const patch of await patchFiles()) {
+        await run('git', ['apply', '-p1', patch], {
+          cwd: source,
+          env: { ...process.env, GIT_CEILING_DIRECTORIES: dirname(source) },
+        });
+      }
       await runCargo(
         cargo,
         [
@@ -144,6 +156,63 @@ async function fetchCrateSource(
   const source = join(dir, 'source');
   await cp(dirname(crate.manifest_path), source, { recursive: true });
   return source;
+}
+
+/** A crate compiled into the engine: name, version and its `license` field (SPDX). */
+export interface CrateLicence {
+  name: string;
+  version: string;
+  license: string;
+}
+
+/**
+ * Every crate the engine's build compiles (normal and build dependencies, for this machine's target,
+ * with the features built), as pinned by the crate's Cargo.lock, with its declared licence.
+ */
+export async function dynoxideCrateLicences(log: Log = stderrLog): Promise<CrateLicence[]> {
+  const cargo = await findCargo(MINIMUM_RUST);
+  const dir = await mkdtemp(join(tmpdir(), 'chat-dynoxide-crates-'));
+  try {
+    const source = await fetchCrateSource(cargo, dir, log);
+    const host = (await run('rustc', ['-vV'])).stdout.match(/^host: (\S+)/m)?.[1];
+    const metadata = JSON.parse(
+      await cargoOutput(
+        cargo,
+        [
+          'metadata',
+          '--format-version',
+          '1',
+          '--locked',
+          '--no-default-features',
+          '--features',
+          FEATURES,
+          ...(host ? ['--filter-platform', host] : []),
+        ],
+        { cwd: source, env: { CARGO_TARGET_DIR: join(dir, 'target') } },
+      ),
+    ) as {
+      packages: Array<{ id: string; name: string; version: string; license?: string | null }>;
+      resolve: {
+        root: string;
+        nodes: Array<{ id: string; deps: Array<{ pkg: string; dep_kinds: Array<{ kind: string | null }> }> }>;
+      };
+    };
+    const nodes = new Map(metadata.resolve.nodes.map((n) => [n.id, n]));
+    const built = new Set<string>();
+    const visit = (id: string) => {
+      if (built.has(id)) return;
+      built.add(id);
+      for (const dep of nodes.get(id)?.deps ?? []) {
+        if (dep.dep_kinds.some((k) => k.kind !== 'dev')) visit(dep.pkg);
+      }
+    };
+    visit(metadata.resolve.root);
+    return metadata.packages
+      .filter((p) => built.has(p.id))
+      .map((p) => ({ name: p.name, version: p.version, license: p.license ?? '' }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Options of one engine process. */

@@ -1,7 +1,8 @@
 // Resolves the engines' Java artifacts with Maven (transitive dependencies, checksums, mirrors from
 // ~/.m2/settings.xml). Uses `mvn` from PATH, else bootstraps Maven itself from Maven Central.
 import { execFile, spawn } from 'node:child_process';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cacheRoot, installOnce, withLock } from './cache.js';
 import { downloadVerified } from './download.js';
@@ -13,6 +14,7 @@ import { extractZip } from './zip.js';
 
 const MAVEN_VERSION = '3.9.11';
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+const LICENSE_PLUGIN = 'org.codehaus.mojo:license-maven-plugin:2.4.0';
 const CENTRAL = (process.env.CHAT_MAVEN_CENTRAL_URL || 'https://repo1.maven.org/maven2').replace(/\/$/, '');
 
 /**
@@ -130,4 +132,54 @@ function runMaven(mvn: string, args: string[], java: JavaInfo): Promise<void> {
       },
     );
   });
+}
+
+/** A resolved Maven artifact and the licences its (effective) POM declares. */
+export interface MavenLicences {
+  groupId: string;
+  artifactId: string;
+  version: string;
+  licences: Array<{ name: string; url?: string }>;
+}
+
+/**
+ * The runtime artifacts of pom.xml's profile `profile` with their declared licences, read by the
+ * license-maven-plugin from each artifact's effective POM (parents included). Runs on a copy of
+ * pom.xml in a temp dir, so the plugin's output never lands in the checkout.
+ */
+export async function mavenLicences(profile: string, log: Log): Promise<MavenLicences[]> {
+  const java = await findJava();
+  const mvn = await findMaven(java, log);
+  const dir = await mkdtemp(join(tmpdir(), 'chat-licences-'));
+  try {
+    await copyFile(POM_PATH, join(dir, 'pom.xml'));
+    const args = [
+      '-q',
+      '-B',
+      '-f',
+      join(dir, 'pom.xml'),
+      '-P',
+      profile,
+      `-Dmaven.repo.local=${join(cacheRoot(), 'maven', 'repository')}`,
+      `${LICENSE_PLUGIN}:download-licenses`,
+      // Only the names and URLs in the POMs are needed, not the licence texts.
+      '-Dlicense.offline=true',
+      '-Dlicense.includedScopes=compile,runtime',
+    ];
+    await withLock('maven-run', () => runMaven(mvn, args, java));
+    const xml = await readFile(join(dir, 'target', 'generated-resources', 'licenses.xml'), 'utf8');
+    const tag = (text: string, name: string) =>
+      text.match(new RegExp(`<${name}>([^<]*)</${name}>`))?.[1]?.trim();
+    return [...xml.matchAll(/<dependency>([\s\S]*?)<\/dependency>/g)].map(([, body = '']) => ({
+      groupId: tag(body, 'groupId') ?? '?',
+      artifactId: tag(body, 'artifactId') ?? '?',
+      version: tag(body, 'version') ?? '?',
+      licences: [...body.matchAll(/<license>([\s\S]*?)<\/license>/g)].map(([, l = '']) => ({
+        name: tag(l, 'name') ?? '',
+        url: tag(l, 'url'),
+      })),
+    }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

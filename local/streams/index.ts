@@ -1,4 +1,4 @@
-// Local stream trigger: Lambda event source mappings for DynamoDB Streams, run against DynamoDB Local.
+// Local stream trigger: Lambda event source mappings for DynamoDB Streams, run against the local DynamoDB engine.
 export {
   BatchPlan,
   type InvokeOutcome,

@@ -28,7 +28,7 @@ export type StreamLog = (level: 'debug' | 'info' | 'warn' | 'error', message: st
 export interface StreamTriggerOptions {
   readonly template: CfnTemplate;
   readonly invoke: StreamInvoker;
-  /** DynamoDB Local; its streams API answers on the same endpoint. */
+  /** The DynamoDB engine; its streams API answers on the same endpoint. */
   readonly dynamoEndpoint: string;
   /** Table logical id → local table name. Mappings on tables missing here are an error. */
   readonly tableNames: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
@@ -112,8 +112,11 @@ const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 - 16 * 1024;
 const GET_RECORDS_MAX = 1000;
 /** A shard with no new records for this long is polled at the idle interval. */
 const QUIET_AFTER_MS = 10_000;
-/** DynamoDB Local truncates ApproximateCreationDateTime to the minute (AWS: the second). */
-const CREATION_TIME_SLACK_MS = 60_000;
+/**
+ * ApproximateCreationDateTime is rounded down to the second (AWS and the local engine alike): the record may be
+ * up to this much younger than it says, and is never judged older than it can be.
+ */
+const CREATION_TIME_SLACK_MS = 1_000;
 
 /**
  * Starts polling every DynamoDB stream mapping of the template. Resolves once each mapping has found its
@@ -691,7 +694,7 @@ class ShardRunner {
           iterator = undefined;
         } else if (name === 'TrimmedDataAccessException') {
           stats.iteratorResets++;
-          // DynamoDB Local numbers the records of all its streams with one counter, and rejects an iterator
+          // Some engines number the records of all their streams with one counter and reject an iterator
           // taken while its shard was empty as soon as the shard's first record has a higher number than the
           // iterator: nothing was lost then, the iterator is simply taken again.
           if (this.readPosition.after !== undefined) {

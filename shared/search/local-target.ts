@@ -33,7 +33,7 @@ export async function connectToSearch(): Promise<string> {
     process.env.SEARCH_DLQ_URL = info.dlqUrl;
     process.env.AWS_ENDPOINT_URL_SQS ??= info.sqsEndpoint ?? new URL(info.dlqUrl).origin;
   }
-  // DynamoDB Local serves the Streams API on its own endpoint.
+  // The local DynamoDB engine serves the Streams API on its own endpoint.
   const dynamo = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? info.dynamoEndpoint;
   if (dynamo) process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS ??= dynamo;
   return `local search at ${info.searchEndpoint}`;

@@ -72,7 +72,7 @@ describe.runIf(!remoteTarget())('durability across a crash', () => {
     };
     const burst = Promise.all([sender(a, 'a1'), sender(a, 'a2'), sender(b, 'b1')]);
     while (acked.size < 20) await new Promise((r) => setTimeout(r, 20));
-    // SIGKILL: no shutdown hook runs; the kernel then kills DynamoDB Local too (parent-death signal).
+    // SIGKILL: no shutdown hook runs; the kernel then kills the DynamoDB engine too (parent-death signal).
     await runtime.stop('SIGKILL');
     stop = true;
     await burst;

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -9,6 +10,13 @@ import {
   PutItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type ShardIteratorType,
+} from '@aws-sdk/client-dynamodb-streams';
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
@@ -80,17 +88,48 @@ function dynamo(engine: RunningEngine): DynamoDBClient {
   return new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials });
 }
 
-async function createTable(client: DynamoDBClient, name: string): Promise<void> {
-  await client.send(
+async function createTable(
+  client: DynamoDBClient,
+  name: string,
+  streamed = false,
+): Promise<string | undefined> {
+  const created = await client.send(
     new CreateTableCommand({
       TableName: name,
       AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       BillingMode: 'PAY_PER_REQUEST',
+      ...(streamed && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
     }),
   );
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
+  return created.TableDescription?.LatestStreamArn;
 }
+
+/** The table's one stream shard and a reader of the keys its records name, from an iterator type. */
+async function streamOf(engine: RunningEngine, streamArn: string) {
+  const streams = new DynamoDBStreamsClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials });
+  const described = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  const shard = described.StreamDescription?.Shards?.[0];
+  const iterator = async (type: ShardIteratorType) =>
+    (
+      await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard?.ShardId,
+          ShardIteratorType: type,
+        }),
+      )
+    ).ShardIterator;
+  const keys = async (shardIterator: string | undefined) => {
+    const page = await streams.send(new GetRecordsCommand({ ShardIterator: shardIterator }));
+    return (page.Records ?? []).map((r) => r.dynamodb?.Keys?.pk?.S);
+  };
+  return { streams, shard, iterator, keys };
+}
+
+const put = (client: DynamoDBClient, table: string, pk: string) =>
+  client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk } } }));
 
 describe('DynamoDB engine', () => {
   it(
@@ -112,13 +151,56 @@ describe('DynamoDB engine', () => {
   );
 
   it(
+    'reports the open stream shard as open, so a LATEST reader sees the writes after it',
+    async () => {
+      await withEngine(startDynamoDbEngine({}), async (engine) => {
+        const client = dynamo(engine);
+        const arn = await createTable(client, 'streamed', true);
+        await put(client, 'streamed', 'before');
+        const stream = await streamOf(engine, arn as string);
+        // In DynamoDB an EndingSequenceNumber marks a closed shard: no more records will come.
+        expect(stream.shard?.SequenceNumberRange?.StartingSequenceNumber).toBeDefined();
+        expect(stream.shard?.SequenceNumberRange?.EndingSequenceNumber).toBeUndefined();
+        const latest = await stream.iterator('LATEST');
+        await put(client, 'streamed', 'after');
+        expect(await stream.keys(latest)).toEqual(['after']);
+        expect(await stream.keys(await stream.iterator('TRIM_HORIZON'))).toEqual(['before', 'after']);
+        stream.streams.destroy();
+        client.destroy();
+      });
+    },
+    ENGINE_TIMEOUT,
+  );
+
+  it(
+    'drops stream records older than the retention period',
+    async () => {
+      // 24 h by default, as DynamoDB Streams; 2 s here. Records are trimmed by the writes that follow.
+      await withEngine(startDynamoDbEngine({ streamRetentionSeconds: 2 }), async (engine) => {
+        const client = dynamo(engine);
+        const arn = await createTable(client, 'retained', true);
+        await put(client, 'retained', 'old');
+        const stream = await streamOf(engine, arn as string);
+        expect(await stream.keys(await stream.iterator('TRIM_HORIZON'))).toEqual(['old']);
+        await sleep(3_500);
+        await put(client, 'retained', 'new');
+        expect(await stream.keys(await stream.iterator('TRIM_HORIZON'))).toEqual(['new']);
+        stream.streams.destroy();
+        client.destroy();
+      });
+    },
+    ENGINE_TIMEOUT,
+  );
+
+  it(
     'keeps committed writes in dbPath across a SIGKILL',
     async () => {
       const dbPath = await mkdtemp(join(tmpdir(), 'engines-test-dynamodb-'));
+      let streamArn: string | undefined;
       try {
         await withEngine(startDynamoDbEngine({ dbPath }), async (engine) => {
           const client = dynamo(engine);
-          await createTable(client, 'durable');
+          streamArn = await createTable(client, 'durable', true);
           await client.send(
             new PutItemCommand({ TableName: 'durable', Item: { pk: { S: 'k' }, v: { S: '你好' } } }),
           );
@@ -131,6 +213,10 @@ describe('DynamoDB engine', () => {
             new GetItemCommand({ TableName: 'durable', Key: { pk: { S: 'k' } } }),
           );
           expect(got.Item).toEqual({ pk: { S: 'k' }, v: { S: '你好' } });
+          // The stream record of the write survives with it.
+          const stream = await streamOf(engine, streamArn as string);
+          expect(await stream.keys(await stream.iterator('TRIM_HORIZON'))).toEqual(['k']);
+          stream.streams.destroy();
           client.destroy();
         });
       } finally {

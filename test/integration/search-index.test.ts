@@ -1,4 +1,4 @@
-// The search side against a real OpenSearch node (started here) and the test run's DynamoDB Local:
+// The search side against a real OpenSearch node (started here) and the test run's DynamoDB engine:
 // the stream indexer, the operations (backfill, reconciler, dead-letter replay) and the search routes.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -532,7 +532,7 @@ describe('operations', () => {
   }, 180_000);
 });
 
-/** The stream records of one conversation's items in the table's stream (DynamoDB Local). */
+/** The stream records of one conversation's items in the table's stream (the local DynamoDB engine). */
 async function findStreamRecords(streams: DynamoDBStreamsClient, table: string, conversationId: string) {
   const described = await ddbClient.send(new DescribeTableCommand({ TableName: table }));
   const streamArn = described.Table?.LatestStreamArn as string;

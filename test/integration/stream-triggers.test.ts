@@ -1,4 +1,4 @@
-// The local stream trigger against the DynamoDB Local of the test run (tables of its own, with streams) and an
+// The local stream trigger against the DynamoDB engine of the test run (tables of its own, with streams) and an
 // ElasticMQ for on-failure destinations.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -172,7 +172,7 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 };
 
-describe('stream trigger against DynamoDB Local', () => {
+describe('stream trigger against the local DynamoDB engine', () => {
   it(
     'delivers every record once, in order, in batches, shaped as Lambda delivers them',
     async () => {

@@ -19,8 +19,8 @@ declare module 'vitest' {
 }
 
 /**
- * Starts the local runtime once (DynamoDB Local included). Unit tests ignore it; integration tests run
- * handlers in-process against its DynamoDB Local; end-to-end tests talk to its HTTP and WebSocket fronts.
+ * Starts the local runtime once (the DynamoDB engine included). Unit tests ignore it; integration tests run
+ * handlers in-process against its DynamoDB engine; end-to-end tests talk to its HTTP and WebSocket fronts.
  */
 const TOKEN_SECRET = 'test-run-only-secret-0123456789abcdef0123456789';
 

@@ -280,8 +280,8 @@ describe('iterator errors', () => {
     expect(logs.some((l) => l.includes('trimmed'))).toBe(true);
   });
 
-  it('takes the iterator of an empty shard again when DynamoDB Local calls it trimmed, silently', async () => {
-    // DynamoDB Local numbers the records of all streams with one counter: an iterator taken on an empty
+  it('takes the iterator of an empty shard again when the engine calls it trimmed, silently', async () => {
+    // Some engines number the records of all streams with one counter: an iterator taken on an empty
     // shard is "trimmed" once the shard's first record arrives with a higher number.
     const fake = new FakeStreams();
     const a = fake.addShard('shardId-a');
