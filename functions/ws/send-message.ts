@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { warmSendQueue } from '#shared/data/send-queue.js';
 import { acceptSend } from '#shared/domain/messages.js';
 import { clientMessageId, id, messageText } from '#shared/domain/schemas.js';
 import { requireTextWithinLimit } from '#shared/domain/text-limits.js';
 import { validate } from '#shared/validation.js';
 import { wsRoute } from '#shared/ws/handler.js';
+
+// Init phase: the queue connection is ready before the first frame.
+await warmSendQueue();
 
 const frame = z.object({ conversationId: id, clientMessageId, text: messageText });
 

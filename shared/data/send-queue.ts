@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { sqsClient } from '../clients/sqs.js';
 
@@ -63,4 +63,17 @@ export async function enqueueSend(send: QueuedSend, deps: Deps = {}): Promise<vo
       MessageDeduplicationId: deduplicationId(send),
     }),
   );
+}
+
+/**
+ * Opens the queue's connection during a function's init, so that a container's first send does not pay
+ * for it; a burst's first frames would otherwise reach the queue after the frames behind them. Errors
+ * are left for the first real send to report.
+ */
+export async function warmSendQueue(deps: Deps = {}): Promise<void> {
+  const queueUrl = deps.queueUrl ?? process.env[MESSAGE_QUEUE_URL_ENV];
+  if (!queueUrl) return;
+  await (deps.client ?? sqsClient())
+    .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
+    .catch(() => undefined);
 }
