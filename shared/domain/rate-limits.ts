@@ -23,6 +23,12 @@ export async function limitSends(userId: string): Promise<void> {
  * an overloaded engine) from stacking up waiting invocations.
  */
 export const EARLIER_FRAME_WAIT_MS = 100;
+/**
+ * More earlier frames than this still on their way means the user sends faster than the queue takes
+ * them: the frame goes on at once (order within such a flood is best effort) rather than add one more
+ * poller on the same item.
+ */
+export const MAX_EARLIER_FRAMES_WAITED_FOR = 4;
 /** A hold older than this belongs to a send that died on its way to the queue; it is ignored and cleared. */
 const STALE_HOLD_MS = 10_000;
 
@@ -33,7 +39,11 @@ const STALE_HOLD_MS = 10_000;
  * the user is still between its token and its enqueue. Works across Lambda containers: the bucket
  * item is the only shared state. Returns the release to call once the frame is queued (or failed).
  */
-export async function admitFrame(userId: string, frameTime: number): Promise<() => Promise<void>> {
+export async function admitFrame(
+  userId: string,
+  frameTime: number,
+  options: { maxWaitMs?: number } = {},
+): Promise<() => Promise<void>> {
   const bucket = sendBucket(userId);
   const result = await takeToken(bucket, limits().send, { hold: frameTime });
   if (!result.allowed) throw new ThrottledError(result.retryAfterMs, 'Sending too fast, retry later');
@@ -44,8 +54,9 @@ export async function admitFrame(userId: string, frameTime: number): Promise<() 
       return h < frameTime && h >= frameTime - STALE_HOLD_MS;
     });
   let waiting = earlier(result.holds ?? []);
-  const deadline = Date.now() + EARLIER_FRAME_WAIT_MS;
-  for (let delay = 1; waiting.length > 0 && Date.now() < deadline; delay = Math.min(delay * 2, 5)) {
+  if (waiting.length > MAX_EARLIER_FRAMES_WAITED_FOR) waiting = [];
+  const deadline = Date.now() + (options.maxWaitMs ?? EARLIER_FRAME_WAIT_MS);
+  for (let delay = 2; waiting.length > 0 && Date.now() < deadline; delay = Math.min(delay * 2, 8)) {
     await new Promise((resolve) => setTimeout(resolve, delay));
     waiting = earlier(await readHolds(bucket));
   }
