@@ -320,29 +320,6 @@ export async function recordRejection(
   }
 }
 
-/** The message a sender's earlier send with this client message id stored, if any. */
-export async function findByClientMessageId(
-  conversationId: string,
-  senderId: string,
-  clientMessageId: string,
-  deps: Deps = {},
-): Promise<MessageItem | undefined> {
-  const { client, t } = env(deps);
-  const guard = await client.send(
-    new GetCommand({
-      TableName: t.messageGuards,
-      Key: { conversationId, guardKey: guardKey(senderId, clientMessageId) },
-      ConsistentRead: true,
-    }),
-  );
-  const seq = guard.Item?.seq as number | undefined;
-  if (seq === undefined) return undefined;
-  const res = await client.send(
-    new GetCommand({ TableName: t.messages, Key: { conversationId, seq }, ConsistentRead: true }),
-  );
-  return res.Item as MessageItem | undefined;
-}
-
 /** Messages after `afterSeq` in ascending order, strongly consistent, with whether more follow. */
 export async function listMessages(
   conversationId: string,
