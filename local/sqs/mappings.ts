@@ -1,6 +1,7 @@
 // The SQS event source mappings of a template (`AWS::Lambda::EventSourceMapping` whose EventSourceArn is
 // `Fn::GetAtt [<queue>, Arn]`), with Lambda's defaults filled in.
 import type { CfnResource, CfnTemplate } from '#infra/synth.js';
+import { functionOf } from '../streams/mappings.js';
 
 export interface QueueMapping {
   /** Logical id of the AWS::Lambda::EventSourceMapping. */
@@ -28,8 +29,8 @@ export function readQueueMappings(template: CfnTemplate): QueueMapping[] {
     const p = resource.Properties ?? {};
     const queueId = queueOf(p.EventSourceArn, resources);
     if (!queueId) continue;
-    const functionId = refTarget(p.FunctionName);
-    if (!functionId || resources[functionId]?.Type !== 'AWS::Lambda::Function') {
+    const functionId = functionOf(p.FunctionName, resources);
+    if (!functionId) {
       throw new Error(
         `Event source mapping ${id}: FunctionName does not point at a function of the template`,
       );
@@ -62,12 +63,4 @@ function queueOf(value: unknown, resources: Record<string, CfnResource>): string
   const getAtt = (value as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
   if (!Array.isArray(getAtt) || getAtt[1] !== 'Arn' || typeof getAtt[0] !== 'string') return undefined;
   return resources[getAtt[0]]?.Type === 'AWS::SQS::Queue' ? getAtt[0] : undefined;
-}
-
-function refTarget(value: unknown): string | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const ref = (value as { Ref?: unknown }).Ref;
-  if (typeof ref === 'string') return ref;
-  const getAtt = (value as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'];
-  return Array.isArray(getAtt) && typeof getAtt[0] === 'string' ? getAtt[0] : undefined;
 }

@@ -108,7 +108,7 @@ function streamTableOf(value: unknown, resources: Record<string, CfnResource>): 
 }
 
 /** A function named by `Ref`/`Fn::GetAtt [fn, Arn]`, also through an alias or version. */
-function functionOf(value: unknown, resources: Record<string, CfnResource>): string | undefined {
+export function functionOf(value: unknown, resources: Record<string, CfnResource>): string | undefined {
   const id = logicalIdOf(value);
   if (!id) return undefined;
   const resource = resources[id];

@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { api, WsClient } from '../support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { api, type WsClient } from '../support/clients.js';
 import { befriend, type E2eUser, signUp } from '../support/e2e-users.js';
+import { wsSessions } from '../support/ws-sessions.js';
 
-const open: WsClient[] = [];
-async function connect(token: string) {
-  const client = await WsClient.connect(token);
-  open.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const connect = wsSessions();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function history(user: E2eUser, conversationId: string) {
