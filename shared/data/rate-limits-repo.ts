@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import type { RateLimit } from '../config/rate-limits.js';
@@ -11,9 +11,7 @@ interface Deps {
   now?: () => number;
 }
 
-export type TakeResult =
-  | { allowed: true /** The bucket's holds after this take (see `hold`). */; holds?: number[] }
-  | { allowed: false; retryAfterMs: number };
+export type TakeResult = { allowed: true } | { allowed: false; retryAfterMs: number };
 
 /**
  * The bucket's theoretical arrival time as this container last saw it: only a hint that picks which of
@@ -31,17 +29,7 @@ const LAST_SEEN_MAX = 10_000;
  * DynamoDB write per request, which the rate-limit libraries for DynamoDB do not do as a token bucket.
  * Refusals write nothing.
  */
-export async function takeToken(
-  bucketKey: string,
-  limit: RateLimit,
-  deps: Deps & {
-    /**
-     * Added to the bucket's set of holds in the same write when the token is granted, and the set is
-     * returned: the send path marks a frame admitted but not yet queued (see `releaseHolds`).
-     */
-    hold?: number;
-  } = {},
-): Promise<TakeResult> {
+export async function takeToken(bucketKey: string, limit: RateLimit, deps: Deps = {}): Promise<TakeResult> {
   const client = deps.client ?? defaultClient;
   const table = (deps.tables ?? config().tables).rateLimits;
   const now = (deps.now ?? Date.now)();
@@ -49,7 +37,6 @@ export async function takeToken(
   // The latest `tat` that still lets one more request through.
   const maxTat = now + (limit.burst - 1) * interval;
   const expiresAt = (tat: number) => Math.ceil((tat + limit.burst * interval) / 1000) + 60;
-  let holds: number[] | undefined;
   const update = async (busy: boolean): Promise<number | undefined> => {
     try {
       const res = await client.send(
@@ -57,25 +44,20 @@ export async function takeToken(
           TableName: table,
           Key: { bucketKey },
           // A busy bucket (tat ahead of now) moves on from its tat; an idle or new one from now.
-          UpdateExpression:
-            (busy ? 'SET tat = tat + :t, expiresAt = :exp' : 'SET tat = :next, expiresAt = :exp') +
-            (deps.hold === undefined ? '' : ' ADD holds :hold'),
+          UpdateExpression: busy
+            ? 'SET tat = tat + :t, expiresAt = :exp'
+            : 'SET tat = :next, expiresAt = :exp',
           ConditionExpression: busy
             ? 'tat BETWEEN :now AND :maxTat'
             : 'attribute_not_exists(tat) OR tat < :now',
-          ExpressionAttributeValues: {
-            ...(busy
-              ? { ':t': interval, ':now': now, ':maxTat': maxTat, ':exp': expiresAt(maxTat + interval) }
-              : { ':next': now + interval, ':now': now, ':exp': expiresAt(now + interval) }),
-            ...(deps.hold === undefined ? {} : { ':hold': new Set([deps.hold]) }),
-          },
+          ExpressionAttributeValues: busy
+            ? { ':t': interval, ':now': now, ':maxTat': maxTat, ':exp': expiresAt(maxTat + interval) }
+            : { ':next': now + interval, ':now': now, ':exp': expiresAt(now + interval) },
           ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       remember(bucketKey, Number(res.Attributes?.tat ?? now + interval));
-      const set = res.Attributes?.holds as Set<number> | undefined;
-      holds = set ? [...set].map(Number) : undefined;
       return undefined;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -87,7 +69,7 @@ export async function takeToken(
   // Two wrong guesses in a row mean the bucket moved between them; a third try settles it.
   for (let attempt = 0; attempt < 3; attempt++) {
     const tat = await update(busy);
-    if (tat === undefined) return holds ? { allowed: true, holds } : { allowed: true };
+    if (tat === undefined) return { allowed: true };
     if (!Number.isNaN(tat)) remember(bucketKey, tat);
     if (!Number.isNaN(tat) && tat > maxTat) return { allowed: false, retryAfterMs: Math.ceil(tat - maxTat) };
     busy = !Number.isNaN(tat) && tat >= now;
@@ -101,38 +83,4 @@ function remember(bucketKey: string, tat: number): void {
     lastSeen.delete(lastSeen.keys().next().value as string);
   }
   lastSeen.set(bucketKey, tat);
-}
-
-/** The holds a bucket has now (strongly consistent). */
-export async function readHolds(bucketKey: string, deps: Deps = {}): Promise<number[]> {
-  const client = deps.client ?? defaultClient;
-  const table = (deps.tables ?? config().tables).rateLimits;
-  const res = await client.send(
-    new GetCommand({
-      TableName: table,
-      Key: { bucketKey },
-      ConsistentRead: true,
-      ProjectionExpression: 'holds',
-    }),
-  );
-  const set = res.Item?.holds as Set<number> | undefined;
-  return set ? [...set].map(Number) : [];
-}
-
-/** Removes holds that `takeToken` added (the caller's own, and any left behind by a crashed caller). */
-export async function releaseHolds(
-  bucketKey: string,
-  holds: readonly number[],
-  deps: Deps = {},
-): Promise<void> {
-  const client = deps.client ?? defaultClient;
-  const table = (deps.tables ?? config().tables).rateLimits;
-  await client.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { bucketKey },
-      UpdateExpression: 'DELETE holds :hold',
-      ExpressionAttributeValues: { ':hold': new Set(holds) },
-    }),
-  );
 }

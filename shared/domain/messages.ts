@@ -16,7 +16,7 @@ import { type AppError, ForbiddenError, NotFoundError, UnavailableError } from '
 import { newId } from './ids.js';
 import { requireMember } from './membership.js';
 import { notifyUsers, pushToUsers } from './push.js';
-import { admitFrame, limitSends } from './rate-limits.js';
+import { limitSends } from './rate-limits.js';
 
 /** Conversations above this size are fanned out from the stream, so the sequencer never waits for them. */
 export const INLINE_FANOUT_MAX_MEMBERS = 100;
@@ -107,17 +107,8 @@ async function requireActive(conversationId: string): Promise<void> {
  * reach the queue in the order sent; the sequencer refuses outsiders with an error frame instead.
  */
 export async function acceptSend(req: SendRequest): Promise<Acceptance> {
-  if (!req.origin) {
-    await limitSends(req.me);
-    return queueSend(req);
-  }
-  // Frames of one user reach the queue in arrival order: each waits for the earlier ones to be queued.
-  const release = await admitFrame(req.me, req.origin.frameTime);
-  try {
-    return await queueSend(req);
-  } finally {
-    await release();
-  }
+  await limitSends(req.me);
+  return queueSend(req);
 }
 
 async function queueSend(req: SendRequest): Promise<Acceptance> {

@@ -220,7 +220,7 @@ async function commitConversation(conversationId: string, sends: readonly Receiv
 
 /**
  * After the commit: refusals are recorded (a waiting HTTP request reads them), each sending connection
- * gets its ack or error, then members get the messages, each connection in seq order. Duplicates are
+ * gets its ack or error, then members get the messages. Duplicates are
  * fanned out again, so a crash between commit and fan-out is repaired by the queue's redelivery.
  */
 async function answer(conversationId: string, out: Outcomes): Promise<void> {
@@ -265,7 +265,7 @@ async function answer(conversationId: string, out: Outcomes): Promise<void> {
       frame: o.requestId ? { ...frame, requestId: o.requestId } : frame,
     });
   }
-  await pushInOrder(replies);
+  await pushAll(replies);
   const deliveries = acked
     .map(({ r, item }) => ({ item, origin: r.send.origin?.connectionId }))
     .sort((a, b) => a.item.seq - b.item.seq);
@@ -291,7 +291,7 @@ async function fanOut(
         });
       }
     }
-    await pushInOrder(deliveries);
+    await pushAll(deliveries);
   } catch (error) {
     // Best effort: members fill gaps with sync.
     logger.warn('fan-out failed', { conversationId, error: error as Error });
@@ -299,25 +299,20 @@ async function fanOut(
 }
 
 /**
- * Posts frames, up to PUSH_CONCURRENCY connections at once and each connection's frames one after
- * another in the given order, so that a member never sees seq 5 before seq 4 from one batch.
+ * Posts frames, up to PUSH_CONCURRENCY at once. Frames to one connection are not serialized: waiting
+ * for each post would hold the conversation's queue for one round trip per message and member; events
+ * of one batch may therefore reach a member out of seq order, which clients already handle (they
+ * order and de-duplicate by seq, guarantee 6). A connection found gone gets nothing more.
  */
-async function pushInOrder(
-  frames: ReadonlyArray<{ connectionId: string; frame: Record<string, unknown> }>,
-): Promise<void> {
-  const byConnection = new Map<string, Record<string, unknown>[]>();
-  for (const { connectionId, frame } of frames) {
-    byConnection.set(connectionId, [...(byConnection.get(connectionId) ?? []), frame]);
-  }
-  const queue = [...byConnection];
+async function pushAll(frames: ReadonlyArray<{ connectionId: string; frame: Record<string, unknown> }>) {
+  const gone = new Set<string>();
+  let next = 0;
   const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [connectionId, list] = next;
-      for (const frame of list) {
-        // A gone connection is removed by the push; its remaining frames are dropped.
-        if ((await pushToConnections([connectionId], frame)).gone) break;
-      }
+    for (let i = next++; i < frames.length; i = next++) {
+      const { connectionId, frame } = frames[i] as (typeof frames)[number];
+      if (gone.has(connectionId)) continue;
+      if ((await pushToConnections([connectionId], frame)).gone) gone.add(connectionId);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, queue.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, frames.length) }, worker));
 }
