@@ -19,7 +19,7 @@ const CENTRAL = (process.env.CHAT_MAVEN_CENTRAL_URL || 'https://repo1.maven.org/
 
 /**
  * Copies the artifacts of pom.xml's profile `profile` and their runtime dependencies into `outDir`,
- * without version suffixes (so e.g. the sqlite4java library is `libsqlite4java-linux-amd64.so`).
+ * without version suffixes (so a launcher can name them, e.g. `opensearch.zip`).
  */
 export async function copyDependencies(profile: string, outDir: string, log: Log): Promise<void> {
   const java = await findJava();
