@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { installDynamoDbEngine, installElasticMq, installOpenSearch } from '#local/engines/index.js';
 import { functionEnvironment } from '#local/environment.js';
 import { readStateMachines } from '#local/stepfunctions/index.js';
 import { cachedTemplate } from '#local/template-cache.js';
@@ -31,6 +32,9 @@ export default async function setup(project: TestProject) {
     project.provide('handlerEnv', {});
     return;
   }
+  // On a clean machine the engines are built and fetched first (minutes, with progress on stderr), so
+  // that the runtime's start-up timeout never includes them.
+  for (const install of [installDynamoDbEngine, installElasticMq, installOpenSearch]) await install();
   // One signing secret for the runtime and in-process handlers, so tokens work across both.
   const runtime = await startRuntimeProcess({ TOKEN_SECRET });
   const template = await cachedTemplate(fileURLToPath(new URL('../..', import.meta.url)));
