@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Starts DynamoDB Local and the local runtime once for the whole run.
+    // Starts the local runtime (and its engines) once for the whole run.
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/env.ts'],
     testTimeout: 60_000,

@@ -73,6 +73,7 @@ export function runCargo(
     });
     const tail: string[] = [];
     let partial = '';
+    let compiled = '';
     const collect = (chunk: Buffer) => {
       // The progress bar is redrawn with carriage returns, ordinary messages end with newlines.
       const pieces = (partial + chunk.toString('utf8')).split(/[\r\n]/);
@@ -82,11 +83,13 @@ export function runCargo(
         if (!line) continue;
         const bar = line.match(/Building \[[^\]]*\]\s+(\d+)\/(\d+)/);
         if (bar) {
-          progress.update(`compiled ${bar[1]} of ${bar[2]} crates`);
+          compiled = `${bar[1]} of ${bar[2]} crates compiled`;
+          progress.update(compiled);
           continue;
         }
         const step = line.match(/^(Downloaded|Compiling|Installing|Finished)\s+(.*)$/);
-        if (step?.[1]) progress.update(`${step[1].toLowerCase()} ${step[2]}`);
+        if (step?.[1])
+          progress.update(`${compiled ? `${compiled}, ` : ''}${step[1].toLowerCase()} ${step[2]}`);
         tail.push(line);
         if (tail.length > 40) tail.shift();
       }

@@ -19,7 +19,7 @@ const CENTRAL = (process.env.CHAT_MAVEN_CENTRAL_URL || 'https://repo1.maven.org/
 
 /**
  * Copies the artifacts of pom.xml's profile `profile` and their runtime dependencies into `outDir`,
- * without version suffixes (so e.g. the sqlite4java library is `libsqlite4java-linux-amd64.so`).
+ * without version suffixes (so a launcher can name them, e.g. `opensearch.zip`).
  */
 export async function copyDependencies(profile: string, outDir: string, log: Log): Promise<void> {
   const java = await findJava();
@@ -43,8 +43,8 @@ export async function copyDependencies(profile: string, outDir: string, log: Log
     let files = 0;
     let kilobytes = 0;
     await resolveWithProgress(mvn, args, java, (line) => {
-      // e.g. "Downloaded from central: https://.../foo-1.0.jar (12 kB at 340 kB/s)"
-      const done = line.match(/^Downloaded from [^:]+: (\S+) \(([\d.]+) (kB|MB|B)/);
+      // e.g. "[INFO] Downloaded from central: https://.../foo-1.0.jar (12 kB at 340 kB/s)"
+      const done = line.match(/^(?:\[INFO\] )?Downloaded from [^:]+: (\S+) \(([\d.]+) (kB|MB|B)/);
       if (!done?.[1] || !done[2]) return;
       files++;
       const size = Number.parseFloat(done[2]);

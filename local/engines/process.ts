@@ -102,6 +102,14 @@ export async function startEngine(spec: EngineSpec): Promise<RunningEngine> {
     const output = recentOutput();
     throw new Error(`${(err as Error).message}${output ? `\nLast output of ${spec.name}:\n${output}` : ''}`);
   }
+  // An engine that dies while in use leaves only connection errors behind: say which one and how.
+  void exited.then((why) => {
+    if (!stopping) {
+      process.stderr.write(
+        `[engines] ${spec.name} (pid ${child.pid}) ${why} while running\n${recentOutput()}\n`,
+      );
+    }
+  });
   const startupMs = Math.round(performance.now() - startedAt);
   const endpoint = `http://127.0.0.1:${spec.port}`;
   if (debug) process.stderr.write(`[engines] ${spec.name} ready on ${endpoint} in ${startupMs} ms\n`);

@@ -22,7 +22,7 @@ export function startProgress(
   const everyMs = options.everyMs ?? 5_000;
   const quietMs = options.quietMs ?? 15_000;
   const startedAt = Date.now();
-  let lastLoggedAt = 0;
+  let lastLoggedAt = startedAt;
   let pending: string | undefined;
   let last = 'started';
   const elapsed = () => `${Math.round((Date.now() - startedAt) / 1000)} s`;

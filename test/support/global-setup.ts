@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { TestProject } from 'vitest/node';
+import { installDynamoDbEngine, installElasticMq, installOpenSearch } from '#local/engines/index.js';
 import { functionEnvironment } from '#local/environment.js';
 import { lookupQueueUrls } from '#local/sqs/index.js';
 import { readStateMachines } from '#local/stepfunctions/index.js';
@@ -33,6 +34,9 @@ export default async function setup(project: TestProject) {
     project.provide('handlerEnv', {});
     return;
   }
+  // On a clean machine the engines are built and fetched first (minutes, with progress on stderr), so
+  // that the runtime's start-up timeout never includes them.
+  for (const install of [installDynamoDbEngine, installElasticMq, installOpenSearch]) await install();
   // One signing secret for the runtime and in-process handlers, so tokens work across both.
   // A send burst of 120 lets the ordering test put 100 frames on one connection without throttling; the
   // flood tests still go past it. Everything else runs with the stack's defaults.
