@@ -1,4 +1,4 @@
-// The token bucket against the DynamoDB Local of the test run, with the clock injected.
+// The token bucket against the local DynamoDB engine of the test run, with the clock injected.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ddb } from '#shared/clients/dynamodb.js';
