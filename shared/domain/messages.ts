@@ -150,8 +150,9 @@ export async function sendAndWait(req: SendRequest): Promise<{ message: Message;
   const accepted = await acceptSend(req);
   if (!accepted.queued) return { message: accepted.stored, duplicate: true };
   const deadline = Date.now() + SEND_WAIT_MS;
-  // Commits take milliseconds: poll often at first, then back off (each poll is one consistent read).
-  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+  // Each poll is one consistent read: start near a commit's usual latency and back off, so that many
+  // waiting requests do not load the table more than the commits they wait for.
+  for (let delay = 8; ; delay = Math.min(delay * 2, 100)) {
     await new Promise((resolve) => setTimeout(resolve, delay));
     const guard = await getGuard(req.conversationId, req.me, req.clientMessageId);
     if (guard?.seq !== undefined) {
