@@ -41,8 +41,23 @@ export const id = z
 
 /** Contract bounds on message text; longer text is 413, not 400. */
 export const MAX_TEXT_CHARS = 4000;
-export const clientMessageId = z.string().min(1).max(64);
-export const messageText = z.string().min(1);
+/**
+ * Characters SQS accepts in a message body (#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
+ * #x10000-#x10FFFF, SQS SendMessage API reference): a send travels through the queue, so anything else
+ * is refused with a 400 here instead of failing (or blocking the conversation) later.
+ */
+const QUEUEABLE = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+const queueable = (s: string) => QUEUEABLE.test(s);
+export const clientMessageId = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(queueable, 'must be text without control characters or noncharacters');
+export const messageText = z
+  .string()
+  .min(1)
+  .refine(queueable, 'must be text without control characters or noncharacters')
+  .refine((s) => s.trim().length > 0, 'must not be blank');
 export const seq = z.number().int().min(0);
 
 export const sendMessageBody = z.object({ clientMessageId, text: messageText });

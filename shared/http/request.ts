@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
 import { InvalidRequestError, PayloadTooLargeError } from '../errors.js';
+import { requireWellFormedText } from '../unicode.js';
 
 /** Context the HTTP authorizer passes on: a user id when the token verified, else the reason it did not. */
 export interface AuthorizerContext {
@@ -22,9 +23,12 @@ export function parseJsonBody(event: HttpEvent): unknown {
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
     throw new PayloadTooLargeError('Request body too large');
+  let value: unknown;
   try {
-    return JSON.parse(raw);
+    value = JSON.parse(raw);
   } catch {
     throw new InvalidRequestError('body: not valid JSON', { field: 'body' });
   }
+  requireWellFormedText(value, 'body');
+  return value;
 }

@@ -3,6 +3,7 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context 
 import { pushToConnections } from '../domain/push.js';
 import { InvalidRequestError, PayloadTooLargeError, toAppError, UnauthorizedError } from '../errors.js';
 import { logger } from '../logger.js';
+import { requireWellFormedText } from '../unicode.js';
 
 /** API Gateway's WebSocket frame limit. */
 export const MAX_FRAME_BYTES = 32 * 1024;
@@ -47,6 +48,7 @@ export function parseFrame(body: string | undefined): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidRequestError('frame: must be a JSON object');
   }
+  requireWellFormedText(value, 'frame');
   return value as Record<string, unknown>;
 }
 

@@ -1,0 +1,34 @@
+import { InvalidRequestError } from './errors.js';
+
+// A UTF-16 surrogate without its partner: JSON allows it as an escape (`"\ud83d"`), but it is not
+// Unicode text, and DynamoDB and SQS refuse it (SerializationException), so it must be refused at
+// the door with a 400 rather than fail a write.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when a string holds a lone surrogate. */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
+/**
+ * Walks a parsed JSON value and throws InvalidRequestError (400) naming the first string, key or value,
+ * that holds a lone surrogate.
+ */
+export function requireWellFormedText(value: unknown, where: string): void {
+  if (typeof value === 'string') {
+    if (hasLoneSurrogate(value))
+      throw new InvalidRequestError(`${where}: not valid Unicode text`, { field: where });
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => requireWellFormedText(v, `${where}[${i}]`));
+    return;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (hasLoneSurrogate(k))
+        throw new InvalidRequestError(`${where}: not valid Unicode text`, { field: where });
+      requireWellFormedText(v, `${where}.${k}`);
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { clientMessageId, messageText } from '#shared/domain/schemas.js';
+import { InvalidRequestError } from '#shared/errors.js';
+import { hasLoneSurrogate, requireWellFormedText } from '#shared/unicode.js';
+
+describe('text that cannot be stored or queued', () => {
+  it('finds lone surrogates, not pairs', () => {
+    expect(hasLoneSurrogate('hi \ud83d')).toBe(true);
+    expect(hasLoneSurrogate('\udfff x')).toBe(true);
+    expect(hasLoneSurrogate('ok 😀 你好')).toBe(false);
+  });
+
+  it('refuses a parsed body with a lone surrogate anywhere, naming where', () => {
+    const body = JSON.parse('{"a":{"b":["ok","x\\ud800"]}}');
+    expect(() => requireWellFormedText(body, 'body')).toThrowError(InvalidRequestError);
+    expect(() => requireWellFormedText(body, 'body')).toThrow('body.a.b[1]');
+    expect(() => requireWellFormedText(JSON.parse('{"\\udc00":1}'), 'body')).toThrowError(
+      InvalidRequestError,
+    );
+    expect(() => requireWellFormedText({ text: 'fine 😀' }, 'body')).not.toThrow();
+  });
+
+  it('keeps message text and client message ids to what SQS accepts, and text not blank', () => {
+    expect(messageText.safeParse('hello 😀\n').success).toBe(true);
+    expect(messageText.safeParse('\uffff').success).toBe(false);
+    expect(messageText.safeParse('bell \u0007').success).toBe(false);
+    expect(messageText.safeParse('   ').success).toBe(false);
+    expect(clientMessageId.safeParse('c-1').success).toBe(true);
+    expect(clientMessageId.safeParse('c\u0000').success).toBe(false);
+  });
+});
