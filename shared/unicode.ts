@@ -21,7 +21,7 @@ export function requireWellFormedText(value: unknown, where: string): void {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => requireWellFormedText(v, `${where}[${i}]`));
+    for (const [i, v] of value.entries()) requireWellFormedText(v, `${where}[${i}]`);
     return;
   }
   if (value && typeof value === 'object') {
