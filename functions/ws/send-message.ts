@@ -13,14 +13,14 @@ const frame = z.object({ conversationId: id, clientMessageId, text: messageText 
 
 /**
  * `sendMessage`: validated, rate-limited and queued for the conversation's sequencer, which acks this
- * connection after the commit. A retry of a stored message is acked at once with the stored copy.
+ * connection after the commit (with the stored copy for a retried clientMessageId) or sends an error.
  */
 export const handler = wsRoute(
   async (req) => {
     const input = validate(frame, req.frame, 'frame');
     requireTextWithinLimit(input.text);
     const context = req.event.requestContext;
-    const accepted = await acceptSend({
+    await acceptSend({
       me: req.userId,
       conversationId: input.conversationId,
       clientMessageId: input.clientMessageId,
@@ -32,8 +32,7 @@ export const handler = wsRoute(
         frameTime: context.requestTimeEpoch,
       },
     });
-    if (accepted.queued) return undefined;
-    return { type: 'ack', clientMessageId: input.clientMessageId, message: accepted.stored };
+    return undefined;
   },
   { oneWay: true },
 );

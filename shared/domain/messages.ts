@@ -108,10 +108,6 @@ async function requireActive(conversationId: string): Promise<void> {
  */
 export async function acceptSend(req: SendRequest): Promise<Acceptance> {
   await limitSends(req.me);
-  return queueSend(req);
-}
-
-async function queueSend(req: SendRequest): Promise<Acceptance> {
   if (!req.origin) {
     const [member, guard] = await Promise.all([
       getMember(req.conversationId, req.me),
