@@ -86,7 +86,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     Object.assign(process.env, sdkEnv);
     await ensureTables(new DynamoDBClient({ endpoint: dynamo.endpoint }), topology);
     // ElasticMQ keeps queues in memory: queued sends and dead letters are gone after a restart. No send
-    // is lost by that: a queued send was never acknowledged, and its sender retries it.
+    // is lost by that: a queued send was never acknowledged, and its sender retries it. Sends the
+    // sequencer held are on their conversation items; they get a wake-up once the pollers run.
     const sqsClient = new SQSClient({ endpoint: sqs.endpoint });
     const queues = await ensureQueues(sqsClient, template);
     const queueUrls = new Map([...queues].map(([id, q]) => [id, q.url]));
@@ -150,6 +151,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       invoke: (functionId, event) => lambdas.invoke(functionId, event),
     });
     stops.push(() => queueTriggers.stop());
+    if (dataDir) {
+      // Imported now, with the functions' environment in place, as the handlers were.
+      const { wakeHeldConversations } = await import('#shared/domain/sequencer.js');
+      await wakeHeldConversations();
+    }
 
     stops.push(startSchedules(readSchedules(template), lambdas));
 

@@ -15,6 +15,8 @@ interface LiveConnection {
   readonly socket: WebSocket;
   readonly connectedAt: number;
   lastActiveAt: number;
+  /** The last frame's `requestTimeEpoch`: each frame gets a later one (see onFrame). */
+  lastFrameEpoch: number;
   readonly sourceIp: string;
   readonly userAgent: string;
   readonly authorizer: Record<string, unknown> | undefined;
@@ -115,7 +117,7 @@ export async function startWsFront(
       if (status < 200 || status > 299) return refuse(socket, status);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn: LiveConnection = { ...conn0, socket: ws, lastActiveAt: Date.now() };
+      const conn: LiveConnection = { ...conn0, socket: ws, lastActiveAt: Date.now(), lastFrameEpoch: 0 };
       connections.set(connectionId, conn);
       // Oversize frames (1009) and protocol errors close the socket; they must not crash the runtime.
       ws.on('error', () => ws.terminate());
@@ -197,8 +199,13 @@ export async function startWsFront(
     }
     const route = routes.get(routeKey);
     if (!route) return;
+    // API Gateway stamps each frame on arrival. This process may read several frames in one turn of the
+    // event loop after a stall, which would give them one millisecond; they still arrived in order.
+    const context = baseContext(routeKey, 'MESSAGE', connectionId, conn);
+    context.requestTimeEpoch = Math.max(context.requestTimeEpoch, conn.lastFrameEpoch + 1);
+    conn.lastFrameEpoch = context.requestTimeEpoch;
     const event = {
-      requestContext: baseContext(routeKey, 'MESSAGE', connectionId, conn),
+      requestContext: context,
       body,
       isBase64Encoded: isBinary,
     };

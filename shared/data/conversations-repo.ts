@@ -3,6 +3,7 @@ import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from './batch-get.js';
 import { queryAll } from './scan.js';
+import type { HeldSend } from './send-queue.js';
 
 export type ConversationType = 'direct' | 'group';
 export type ConversationStatus = 'active' | 'creating' | 'closed' | 'failed';
@@ -30,6 +31,10 @@ export interface ConversationItem {
   createdAt: string;
   lastActivityAt: string;
   version: number;
+  /** The sequencer's revision: bumped by each of its writes (absent before the first). */
+  sequencerRev?: number;
+  /** WebSocket sends the sequencer holds until they leave its reorder window (usually absent). */
+  held?: HeldSend[];
 }
 
 export interface MemberItem {

@@ -1,9 +1,17 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { RetryableError } from '../retry.js';
 import type { ConversationItem } from './conversations-repo.js';
+import type { HeldSend } from './send-queue.js';
 import { cancellationReasons, isRetryableCancellation } from './transactions.js';
 
 /** A stored message; `version` is the search document version. */
@@ -40,6 +48,38 @@ export interface ConversationSnapshot {
   type: ConversationItem['type'];
   memberCount: number;
   memberIds: string[];
+  /** The sequencer's revision of the conversation item (0 before its first write). */
+  rev: number;
+  /** Sends the sequencer holds until they leave its reorder window, in arrival order. */
+  held: HeldSend[];
+}
+
+/** The conversation item's sequencer state: its revision and held sends. */
+export function sequencerStateOf(c: ConversationItem): Pick<ConversationSnapshot, 'rev' | 'held'> {
+  return { rev: c.sequencerRev ?? 0, held: c.held ?? [] };
+}
+
+/** The condition that the sequencer's state is still the snapshot's (one writer per conversation). */
+function sequencerCondition(snapshot: ConversationSnapshot): {
+  expression: string;
+  values: Record<string, unknown>;
+} {
+  return snapshot.rev === 0
+    ? { expression: 'attribute_not_exists(sequencerRev)', values: {} }
+    : { expression: 'sequencerRev = :rev', values: { ':rev': snapshot.rev } };
+}
+
+/** SET/REMOVE clauses writing the held list and the next revision. */
+function heldUpdate(snapshot: ConversationSnapshot, held: readonly HeldSend[]) {
+  return {
+    set: held.length ? ', held = :held, sequencerRev = :nextRev' : ', sequencerRev = :nextRev',
+    remove: held.length ? '' : ' REMOVE held',
+    // A JSON round trip drops undefined fields, which DynamoDB cannot store.
+    values: {
+      ':nextRev': snapshot.rev + 1,
+      ...(held.length ? { ':held': JSON.parse(JSON.stringify(held)) as unknown } : {}),
+    },
+  };
 }
 
 /** A send's guard: the stored message's seq, or a short-lived record of why the sequencer refused it. */
@@ -126,11 +166,14 @@ export async function appendBatch(
   snapshot: ConversationSnapshot,
   messages: readonly PendingMessage[],
   peerOf: (senderId: string) => string | undefined,
+  heldAfter: readonly HeldSend[],
   deps: Deps = {},
 ): Promise<BatchAppendResult> {
   const { client, t } = env(deps);
   const last = messages[messages.length - 1]?.item;
-  if (!last) return { ok: true, consumedCapacity: 0 };
+  if (!last) throw new Error('appendBatch: no messages');
+  const state = sequencerCondition(snapshot);
+  const held = heldUpdate(snapshot, heldAfter);
   const summary = {
     conversationId: last.conversationId,
     seq: last.seq,
@@ -145,10 +188,12 @@ export async function appendBatch(
       Update: {
         TableName: t.conversations,
         Key: { conversationId: snapshot.conversationId },
-        UpdateExpression: 'SET lastSeq = :seq, lastMessage = :summary, lastActivityAt = :now',
-        ConditionExpression: 'lastSeq = :prev AND version = :version AND #status = :active',
+        UpdateExpression: `SET lastSeq = :seq, lastMessage = :summary, lastActivityAt = :now${held.set}${held.remove}`,
+        ConditionExpression: `lastSeq = :prev AND version = :version AND #status = :active AND ${state.expression}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
+          ...state.values,
+          ...held.values,
           ':seq': last.seq,
           ':prev': snapshot.lastSeq,
           ':version': snapshot.version,
@@ -255,6 +300,60 @@ export async function appendBatch(
     }
     return result;
   }
+}
+
+/**
+ * Writes the held list alone (nothing to commit yet), on condition the sequencer's state is still the
+ * snapshot's. Returns the conversation as it is now when it is not (another container moved it on).
+ */
+export async function saveHeld(
+  snapshot: ConversationSnapshot,
+  heldAfter: readonly HeldSend[],
+  deps: Deps = {},
+): Promise<{ ok: true } | { ok: false; current: ConversationItem | undefined }> {
+  const { client, t } = env(deps);
+  const state = sequencerCondition(snapshot);
+  const held = heldUpdate(snapshot, heldAfter);
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: t.conversations,
+        Key: { conversationId: snapshot.conversationId },
+        UpdateExpression: `SET lastSeq = lastSeq${held.set}${held.remove}`,
+        ConditionExpression: `lastSeq = :prev AND ${state.expression}`,
+        ExpressionAttributeValues: { ...state.values, ...held.values, ':prev': snapshot.lastSeq },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { ok: true };
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    return { ok: false, current: err.Item ? (unmarshall(err.Item) as ConversationItem) : undefined };
+  }
+}
+
+/**
+ * Conversations whose sequencer holds sends (a scan: for recovery after a restart of a local queue
+ * that kept nothing, never on a request path).
+ */
+export async function listConversationsWithHeldSends(deps: Deps = {}): Promise<string[]> {
+  const { client, t } = env(deps);
+  const ids: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: t.conversations,
+        FilterExpression: 'attribute_exists(held)',
+        ProjectionExpression: 'conversationId',
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) ids.push(item.conversationId as string);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return ids;
 }
 
 /** The guard of a sender's client message id, strongly consistent. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { sqsClient } from '../clients/sqs.js';
@@ -28,6 +28,19 @@ export const queuedSendSchema = z.object({
     .optional(),
 });
 export type QueuedSend = z.infer<typeof queuedSendSchema>;
+
+/**
+ * A wake-up for a conversation's sequencer, queued behind the sends in its message group while the
+ * sequencer holds sends in its reorder window (nothing else would deliver that group again).
+ */
+export const flushMarkerSchema = z.object({ flush: z.literal(true), conversationId: z.string().min(1) });
+export type FlushMarker = z.infer<typeof flushMarkerSchema>;
+
+/** A send the sequencer holds, with the time the queue received it (SQS `SentTimestamp`, epoch ms). */
+export interface HeldSend {
+  send: QueuedSend;
+  sentAt: number;
+}
 
 /**
  * SQS FIFO deduplication id (at most 128 characters): the sender, the client message id and the API
@@ -61,6 +74,21 @@ export async function enqueueSend(send: QueuedSend, deps: Deps = {}): Promise<vo
       MessageBody: JSON.stringify(send),
       MessageGroupId: send.conversationId,
       MessageDeduplicationId: deduplicationId(send),
+    }),
+  );
+}
+
+/** Queues a flush marker in the conversation's message group (a fresh deduplication id each time). */
+export async function enqueueFlush(conversationId: string, deps: Deps = {}): Promise<void> {
+  const queueUrl = deps.queueUrl ?? process.env[MESSAGE_QUEUE_URL_ENV];
+  if (!queueUrl) throw new Error(`Missing environment variable ${MESSAGE_QUEUE_URL_ENV}`);
+  const marker: FlushMarker = { flush: true, conversationId };
+  await (deps.client ?? sqsClient()).send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(marker),
+      MessageGroupId: conversationId,
+      MessageDeduplicationId: `flush-${randomUUID()}`,
     }),
   );
 }

@@ -5,22 +5,31 @@ import {
   type ConversationSnapshot,
   getMessage,
   guardKey,
+  listConversationsWithHeldSends,
   type MessageItem,
   type PendingMessage,
   planTransactions,
   recordRejection,
+  saveHeld,
+  sequencerStateOf,
 } from '../data/messages-repo.js';
-import type { QueuedSend } from '../data/send-queue.js';
+import { enqueueFlush, type HeldSend } from '../data/send-queue.js';
 import { logger } from '../logger.js';
 import { RetryableError, type RetryPolicy, withRetry } from '../retry.js';
 import { INLINE_FANOUT_MAX_MEMBERS, memberIdsOf, rejectionError, toMessage } from './messages.js';
 import { PUSH_CONCURRENCY, pushToConnections } from './push.js';
+import {
+  DEFAULT_ORDER_WINDOW,
+  fromHeld,
+  msUntilRelease,
+  OrderWindow,
+  planRelease,
+  type ReceivedSend,
+  releaseCutoff,
+  toHeld,
+} from './send-order.js';
 
-/** One queued send with the queue's id for it (the SQS message id, reported back on failure). */
-export interface ReceivedSend {
-  readonly id: string;
-  readonly send: QueuedSend;
-}
+export type { ReceivedSend } from './send-order.js';
 
 /** Retries of one conversation's commit: lost races and throttling clear in milliseconds. */
 export const SEQUENCE_RETRY: RetryPolicy = {
@@ -31,7 +40,38 @@ export const SEQUENCE_RETRY: RetryPolicy = {
 };
 
 /** Process-wide counters, read by the benchmarks. */
-export const sequencerCounters = { transactions: 0, messages: 0, staleRetries: 0, consumedCapacity: 0 };
+export const sequencerCounters = {
+  transactions: 0,
+  messages: 0,
+  staleRetries: 0,
+  consumedCapacity: 0,
+  /** Flush markers queued to wake a conversation whose sends are held. */
+  flushes: 0,
+  /** WebSocket sends committed after a later frame of the same connection (a window too short). */
+  lateFrames: 0,
+};
+
+/**
+ * Held sends take at most this much of the conversation item (DynamoDB's item limit is 400 KB);
+ * beyond it the oldest commit at once. The per-user rate limit keeps it far off.
+ */
+export const MAX_HELD_BYTES = 256 * 1024;
+/** A wake-up with nothing yet old enough waits at most this long before queueing the next marker. */
+const FLUSH_PAUSE_MS = 100;
+
+/** The reorder window, from this container's recent ingress latencies (see send-order.ts). */
+const orderWindow = new OrderWindow({
+  minMs: positiveEnv('SEND_ORDER_WINDOW_MIN_MS') ?? DEFAULT_ORDER_WINDOW.minMs,
+  maxMs: positiveEnv('SEND_ORDER_WINDOW_MAX_MS') ?? DEFAULT_ORDER_WINDOW.maxMs,
+});
+
+function positiveEnv(name: string): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** The newest frame time committed per connection (this container's view, for `lateFrames`). */
+const lastFrameOf = new Map<string, number>();
 
 /**
  * Warm-container cache of conversation snapshots. Only a hint: a batch commits on condition that the
@@ -52,6 +92,7 @@ async function snapshotOf(c: ConversationItem, previous?: Snapshot): Promise<Sna
     memberCount: c.memberCount,
     memberIds,
     status: c.status,
+    ...sequencerStateOf(c),
   };
   remember(snapshot);
   return snapshot;
@@ -69,30 +110,6 @@ async function load(conversationId: string): Promise<Snapshot | undefined> {
   return c ? snapshotOf(c) : undefined;
 }
 
-/**
- * Within one conversation's batch, each connection's sends take the order its frames arrived in, in
- * the slots the queue gave them; the queue's own order stands between connections. It only matters
- * when two frames of one connection overtook each other on the way to the queue.
- */
-export function orderByConnection(sends: readonly ReceivedSend[]): ReceivedSend[] {
-  const byConnection = new Map<string, ReceivedSend[]>();
-  for (const s of sends) {
-    const c = s.send.origin?.connectionId;
-    if (c) byConnection.set(c, [...(byConnection.get(c) ?? []), s]);
-  }
-  for (const list of byConnection.values()) {
-    list.sort((a, b) => (a.send.origin?.frameTime ?? 0) - (b.send.origin?.frameTime ?? 0));
-  }
-  const cursor = new Map<string, number>();
-  return sends.map((s) => {
-    const c = s.send.origin?.connectionId;
-    if (!c) return s;
-    const i = cursor.get(c) ?? 0;
-    cursor.set(c, i + 1);
-    return (byConnection.get(c) as ReceivedSend[])[i] as ReceivedSend;
-  });
-}
-
 /** What became of each send of a conversation's batch. */
 interface Outcomes {
   stored: Array<{ r: ReceivedSend; item: MessageItem }>;
@@ -101,54 +118,138 @@ interface Outcomes {
   rejected: Array<{ r: ReceivedSend; code: string }>;
   /** Not decided: redelivered by the queue. */
   failed: ReceivedSend[];
+  /** Sends left held in the reorder window, and how long until the oldest may commit (ms). */
+  held: number;
+  releaseInMs: number;
+  /** The round failed: what it held stays held, and the queue must deliver this group again. */
+  broken: boolean;
 }
 
 /**
- * The sequencer: commits a batch of queued sends, one conversation (message group) at a time, in queue
- * order, each conversation's messages in as few transactions as the limits allow (group commit). Then
- * acknowledges each sending connection and fans the messages out. Returns the ids of sends that must be
- * redelivered (a dependency failed; the queue keeps their order).
+ * The sequencer: for each conversation (message group) of a batch, merges the queued sends with the
+ * ones it holds, commits in arrival order what has left the reorder window, in as few transactions as
+ * the limits allow (group commit), and holds the rest on the conversation item. Then acknowledges each
+ * sending connection and fans the messages out. `flushes` are conversations woken by a flush marker.
+ * Returns the ids of queue messages to redeliver (a dependency failed; the queue keeps their order).
  */
-export async function sequenceSends(received: readonly ReceivedSend[]): Promise<string[]> {
-  const groups = new Map<string, ReceivedSend[]>();
-  for (const r of received)
-    groups.set(r.send.conversationId, [...(groups.get(r.send.conversationId) ?? []), r]);
+export async function sequenceSends(
+  received: readonly ReceivedSend[],
+  flushes: ReadonlyArray<{ id: string; conversationId: string; sentAt: number }> = [],
+): Promise<string[]> {
+  orderWindow.observe(received);
+  const windowMs = orderWindow.ms;
+  const groups = new Map<string, { sends: ReceivedSend[]; markers: string[]; newestSentAt: number }>();
+  const group = (id: string, sentAt: number) => {
+    const g = groups.get(id) ?? { sends: [], markers: [], newestSentAt: 0 };
+    g.newestSentAt = Math.max(g.newestSentAt, sentAt);
+    groups.set(id, g);
+    return g;
+  };
+  for (const r of received) group(r.send.conversationId, r.sentAt).sends.push(r);
+  for (const f of flushes) group(f.conversationId, f.sentAt).markers.push(f.id);
   const failed = await Promise.all(
-    [...groups].map(async ([conversationId, sends]) => {
-      const outcomes = await commitConversation(conversationId, sends);
+    [...groups].map(async ([conversationId, { sends, markers, newestSentAt }]) => {
+      const cutoff = releaseCutoff(newestSentAt, windowMs);
+      const outcomes = await commitConversation(conversationId, sends, cutoff, windowMs);
       await answer(conversationId, outcomes);
-      return outcomes.failed.map((r) => r.id);
+      const failedIds = outcomes.failed.map((r) => r.id);
+      if (outcomes.held > 0) {
+        // Nothing else is sure to deliver this message group again: queue a wake-up behind it. With
+        // nothing new in hand, pause first, so that a lone held send does not spin the queue.
+        if (sends.length === 0) await sleep(Math.min(outcomes.releaseInMs, FLUSH_PAUSE_MS));
+        try {
+          sequencerCounters.flushes++;
+          await enqueueFlush(conversationId);
+        } catch (error) {
+          logger.warn('sequencer: flush marker not queued; the queue redelivers the batch', {
+            conversationId,
+            error: error as Error,
+          });
+          return [...sends.map((r) => r.id), ...markers];
+        }
+      }
+      // A marker whose conversation could not be processed comes back (held sends need a wake-up).
+      return outcomes.broken ? [...failedIds, ...markers] : failedIds;
     }),
   );
   return failed.flat();
 }
 
-async function commitConversation(conversationId: string, sends: readonly ReceivedSend[]): Promise<Outcomes> {
-  const out: Outcomes = { stored: [], duplicates: [], rejected: [], failed: [] };
-  // A client message id sent twice in one batch is stored once; the later attempts get the stored copy.
-  const firstOf = new Map<string, ReceivedSend>();
-  const repeats: Array<{ r: ReceivedSend; of: ReceivedSend }> = [];
-  let pending: ReceivedSend[] = [];
-  for (const r of orderByConnection(sends)) {
-    const key = guardKey(r.send.senderId, r.send.clientMessageId);
-    const first = firstOf.get(key);
-    if (first) repeats.push({ r, of: first });
-    else {
-      firstOf.set(key, r);
-      pending.push(r);
-    }
-  }
-  const refuse = (who: (r: ReceivedSend) => boolean, code: string) => {
-    for (const r of pending.filter(who)) out.rejected.push({ r, code });
-    pending = pending.filter((r) => !who(r));
+/**
+ * Queues a flush marker for every conversation with held sends. For a local queue that keeps nothing
+ * across a restart (SQS itself keeps the markers); returns how many conversations were woken.
+ */
+export async function wakeHeldConversations(): Promise<number> {
+  const ids = await listConversationsWithHeldSends();
+  for (const id of ids) await enqueueFlush(id);
+  return ids.length;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function commitConversation(
+  conversationId: string,
+  received: readonly ReceivedSend[],
+  cutoff: number,
+  windowMs: number,
+): Promise<Outcomes> {
+  const out: Outcomes = {
+    stored: [],
+    duplicates: [],
+    rejected: [],
+    failed: [],
+    held: 0,
+    releaseInMs: 0,
+    broken: false,
   };
+  // Undecided sends from the queue, and every attempt decided here (held ones leave the list with it).
+  let remaining = [...received];
+  const decided = new Set<string>();
+  const decide = (r: ReceivedSend) => {
+    decided.add(r.send.attemptId);
+    remaining = remaining.filter((x) => x !== r);
+  };
+  let snapshot = snapshots.get(conversationId) ?? (await load(conversationId));
   try {
-    let snapshot = snapshots.get(conversationId) ?? (await load(conversationId));
     await withRetry(async () => {
-      while (pending.length > 0) {
-        if (!snapshot) return refuse(() => true, 'not_found');
-        if (snapshot.status !== 'active') return refuse(() => true, 'forbidden');
+      for (;;) {
+        if (!snapshot) {
+          for (const r of remaining) out.rejected.push({ r, code: 'not_found' });
+          remaining = [];
+          return;
+        }
         const current = snapshot;
+        const heldAttempts = new Set(current.held.map((h) => h.send.attemptId));
+        // A redelivered copy of a held send is answered with the held one.
+        remaining = remaining.filter((r) => !heldAttempts.has(r.send.attemptId));
+        const held = fromHeld(current.held).filter((r) => !decided.has(r.send.attemptId));
+        if (current.status !== 'active') {
+          for (const r of [...held, ...remaining]) {
+            out.rejected.push({ r, code: 'forbidden' });
+            decide(r);
+          }
+          if (current.held.length) await writeHeld(current, []);
+          return;
+        }
+        const plan = planRelease(held, remaining, cutoff, MAX_HELD_BYTES);
+        // One transaction may touch a guard once: a repeated client message id waits for the next one.
+        const seen = new Set<string>();
+        const pending = plan.release.filter((r) => {
+          const key = guardKey(r.send.senderId, r.send.clientMessageId);
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
+        if (pending.length === 0) {
+          out.held = plan.hold.length;
+          out.releaseInMs = msUntilRelease(plan.hold, Date.now(), windowMs);
+          const unchanged =
+            plan.hold.length === current.held.length &&
+            plan.hold.every((r, i) => r.send.attemptId === current.held[i]?.send.attemptId);
+          if (!unchanged) await writeHeld(current, toHeld(plan.hold));
+          remaining = [];
+          return;
+        }
         const createdAt = new Date().toISOString();
         const fanout = current.memberCount > INLINE_FANOUT_MAX_MEMBERS ? ('stream' as const) : undefined;
         const messages: PendingMessage[] = pending.map(({ send }, i) => ({
@@ -168,25 +269,52 @@ async function commitConversation(conversationId: string, sends: readonly Receiv
           },
         }));
         const chunk = planTransactions(messages, current.type === 'direct')[0] as PendingMessage[];
+        const committing = pending.slice(0, chunk.length);
+        // Held after this commit: every undecided send but this chunk's (queued ones too, so that a
+        // crash before the queue's delete loses nothing; their redelivered copies are then ignored).
+        const heldAfter = toHeld([...plan.release.filter((r) => !committing.includes(r)), ...plan.hold]);
         const peerOf = (senderId: string) =>
           current.type === 'direct' ? current.memberIds.find((id) => id !== senderId) : undefined;
         sequencerCounters.transactions++;
-        const result = await appendBatch(current, chunk, peerOf);
+        const result = await appendBatch(current, chunk, peerOf, heldAfter);
         if (result.ok) {
           sequencerCounters.messages += chunk.length;
           sequencerCounters.consumedCapacity += result.consumedCapacity;
-          for (const [i, m] of chunk.entries())
-            out.stored.push({ r: pending[i] as ReceivedSend, item: m.item });
-          pending = pending.slice(chunk.length);
-          snapshot = { ...current, lastSeq: current.lastSeq + chunk.length };
+          for (const [i, m] of chunk.entries()) {
+            const r = committing[i] as ReceivedSend;
+            out.stored.push({ r, item: m.item });
+            noteFrame(r);
+            decide(r);
+          }
+          // The rest of this plan was written back as held: the next round takes it from there.
+          remaining = [];
+          snapshot = {
+            ...current,
+            lastSeq: current.lastSeq + chunk.length,
+            rev: current.rev + 1,
+            held: heldAfter,
+          };
           remember(snapshot);
           continue;
         }
-        const duplicateOf = new Map([...result.duplicates].map(([i, seq]) => [pending[i], seq]));
-        for (const [r, seq] of duplicateOf) if (r) out.duplicates.push({ r, seq });
-        pending = pending.filter((r) => !duplicateOf.has(r));
-        refuse((r) => result.notMembers.has(r.send.senderId), 'not_a_member');
-        refuse((r) => result.notFriends.has(r.send.senderId), 'not_friends');
+        for (const [i, seq] of result.duplicates) {
+          const r = committing[i];
+          if (r) {
+            out.duplicates.push({ r, seq });
+            decide(r);
+          }
+        }
+        for (const r of committing) {
+          const code = result.notMembers.has(r.send.senderId)
+            ? 'not_a_member'
+            : result.notFriends.has(r.send.senderId)
+              ? 'not_friends'
+              : undefined;
+          if (code && !decided.has(r.send.attemptId)) {
+            out.rejected.push({ r, code });
+            decide(r);
+          }
+        }
         if (result.stale) {
           sequencerCounters.staleRetries++;
           snapshots.delete(conversationId);
@@ -202,20 +330,37 @@ async function commitConversation(conversationId: string, sends: readonly Receiv
       conversationId,
       error: err as Error,
     });
-    out.failed.push(...pending);
-    pending = [];
-  }
-  // Later attempts of one client message id follow the first: stored, refused or redelivered alike.
-  for (const { r, of } of repeats) {
-    const stored = out.stored.find((s) => s.r === of);
-    const dup = out.duplicates.find((d) => d.r === of);
-    const refused = out.rejected.find((x) => x.r === of);
-    if (stored) out.duplicates.push({ r, seq: stored.item.seq });
-    else if (dup) out.duplicates.push({ r, seq: dup.seq });
-    else if (refused) out.rejected.push({ r, code: refused.code });
-    else out.failed.push(r);
+    out.failed.push(...remaining);
+    out.broken = true;
+    remaining = [];
   }
   return out;
+
+  /** Writes the held list alone; a stale state is reloaded and the round retried. */
+  async function writeHeld(current: Snapshot, held: HeldSend[]): Promise<void> {
+    const saved = await saveHeld(current, held);
+    if (saved.ok) {
+      snapshot = { ...current, rev: current.rev + 1, held };
+      remember(snapshot);
+      return;
+    }
+    sequencerCounters.staleRetries++;
+    snapshots.delete(conversationId);
+    snapshot = saved.current ? await snapshotOf(saved.current, current) : await load(conversationId);
+    throw new RetryableError('conversation changed under the held list', { fresh: true });
+  }
+}
+
+/** Counts a WebSocket send committed after a later frame of its connection (the window was short). */
+function noteFrame(r: ReceivedSend): void {
+  const o = r.send.origin;
+  if (!o) return;
+  const last = lastFrameOf.get(o.connectionId) ?? 0;
+  if (o.frameTime < last) sequencerCounters.lateFrames++;
+  else {
+    if (lastFrameOf.size >= 10_000) lastFrameOf.clear();
+    lastFrameOf.set(o.connectionId, o.frameTime);
+  }
 }
 
 /**

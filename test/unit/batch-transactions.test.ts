@@ -147,6 +147,8 @@ function snapshot(type: 'direct' | 'group', members: string[]): ConversationSnap
     type,
     memberCount: members.length,
     memberIds: members,
+    rev: 0,
+    held: [],
   };
 }
 
@@ -166,7 +168,7 @@ describe('committing a batch in one transaction', () => {
     const messages = pending(s.conversationId, 3, (i) => (i === 1 ? 'u_b' : 'u_a'), { afterSeq: 5 });
     ddb.on(TransactWriteCommand).resolves({ ConsumedCapacity: [{ CapacityUnits: 7 }, { CapacityUnits: 4 }] });
 
-    const result = await appendBatch(s, messages, peerIn(s), deps);
+    const result = await appendBatch(s, messages, peerIn(s), [], deps);
 
     expect(result).toEqual({ ok: true, consumedCapacity: 11 });
     const items = sentItems();
@@ -174,7 +176,12 @@ describe('committing a batch in one transaction', () => {
     const counter = items[0].Update;
     expect(counter.TableName).toBe(tables.conversations);
     expect(counter.Key).toEqual({ conversationId: s.conversationId });
-    expect(counter.ConditionExpression).toBe('lastSeq = :prev AND version = :version AND #status = :active');
+    expect(counter.ConditionExpression).toBe(
+      'lastSeq = :prev AND version = :version AND #status = :active AND attribute_not_exists(sequencerRev)',
+    );
+    expect(counter.UpdateExpression).toBe(
+      'SET lastSeq = :seq, lastMessage = :summary, lastActivityAt = :now, sequencerRev = :nextRev REMOVE held',
+    );
     expect(counter.ExpressionAttributeNames).toEqual({ '#status': 'status' });
     expect(counter.ExpressionAttributeValues).toMatchObject({
       ':seq': 8,
@@ -238,7 +245,7 @@ describe('committing a batch in one transaction', () => {
     // counter, 2 × (message, guard), member, read
     ddb.on(TransactWriteCommand).rejects(cancelled([FAILED, N, N, N, N, N, N], { 0: current }));
 
-    const result = await appendBatch(s, messages, peerIn(s), deps);
+    const result = await appendBatch(s, messages, peerIn(s), [], deps);
 
     expect(result).toEqual({
       ok: false,
@@ -254,7 +261,7 @@ describe('committing a batch in one transaction', () => {
     const messages = pending(s.conversationId, 2, () => 'u_a', { afterSeq: 5 });
     ddb.on(TransactWriteCommand).rejects(cancelled([N, N, N, FAILED, N, N, N]));
 
-    const result = await appendBatch(s, messages, peerIn(s), deps);
+    const result = await appendBatch(s, messages, peerIn(s), [], deps);
 
     expect(result).toMatchObject({ ok: false, stale: { current: undefined } });
   });
@@ -275,7 +282,7 @@ describe('committing a batch in one transaction', () => {
       }),
     );
 
-    const result = await appendBatch(s, messages, peerIn(s), deps);
+    const result = await appendBatch(s, messages, peerIn(s), [], deps);
 
     expect(result).toEqual({
       ok: false,
@@ -293,7 +300,7 @@ describe('committing a batch in one transaction', () => {
     const codes = [N, N, N, N, N, N, N, N, N, FAILED, N];
     ddb.on(TransactWriteCommand).rejects(cancelled(codes));
 
-    const result = await appendBatch(s, messages, peerIn(s), deps);
+    const result = await appendBatch(s, messages, peerIn(s), [], deps);
 
     expect(result).toMatchObject({ ok: false, notMembers: new Set(['u_b']), notFriends: new Set() });
     expect((result as { stale?: unknown }).stale).toBeUndefined();
@@ -304,7 +311,7 @@ describe('committing a batch in one transaction', () => {
     const messages = pending(s.conversationId, 1, () => 'u_a', { afterSeq: 5 });
     ddb.on(TransactWriteCommand).rejects(cancelled([N, N, N, N, FAILED]));
 
-    const result = await appendBatch(s, messages, peerIn(s), deps);
+    const result = await appendBatch(s, messages, peerIn(s), [], deps);
 
     expect(result).toMatchObject({ ok: false, notMembers: new Set(['u_a']) });
   });
@@ -316,7 +323,7 @@ describe('committing a batch in one transaction', () => {
     const codes = [N, N, N, N, N, N, N, N, N, N, FAILED];
     ddb.on(TransactWriteCommand).rejects(cancelled(codes));
 
-    const result = await appendBatch(s, messages, peerIn(s), deps);
+    const result = await appendBatch(s, messages, peerIn(s), [], deps);
 
     expect(result).toMatchObject({ ok: false, notMembers: new Set(), notFriends: new Set(['u_b']) });
   });
@@ -326,7 +333,7 @@ describe('committing a batch in one transaction', () => {
     const messages = pending(s.conversationId, 2, () => 'u_a', { afterSeq: 5 });
     ddb.on(TransactWriteCommand).rejects(cancelled([N, 'TransactionConflict', N, N, N, N, N]));
 
-    await expect(appendBatch(s, messages, peerIn(s), deps)).rejects.toBeInstanceOf(RetryableError);
+    await expect(appendBatch(s, messages, peerIn(s), [], deps)).rejects.toBeInstanceOf(RetryableError);
   });
 
   it('rethrows a cancellation it cannot map, and any other error', async () => {
@@ -335,13 +342,49 @@ describe('committing a batch in one transaction', () => {
     const odd = cancelled([N, 'ValidationError', N, N, N]);
     ddb.on(TransactWriteCommand).rejectsOnce(odd).rejectsOnce(new Error('socket hang up'));
 
-    await expect(appendBatch(s, messages, peerIn(s), deps)).rejects.toBe(odd);
-    await expect(appendBatch(s, messages, peerIn(s), deps)).rejects.toThrow('socket hang up');
+    await expect(appendBatch(s, messages, peerIn(s), [], deps)).rejects.toBe(odd);
+    await expect(appendBatch(s, messages, peerIn(s), [], deps)).rejects.toThrow('socket hang up');
   });
 
-  it('sends nothing for an empty batch', async () => {
+  it('refuses an empty batch without sending anything', async () => {
     const s = snapshot('group', ['u_a']);
-    expect(await appendBatch(s, [], peerIn(s), deps)).toEqual({ ok: true, consumedCapacity: 0 });
+    await expect(appendBatch(s, [], peerIn(s), [], deps)).rejects.toThrow('no messages');
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('writes the held sends and the next revision on condition the revision is unchanged', async () => {
+    const s = { ...snapshot('group', ['u_a']), rev: 7 };
+    const messages = pending(s.conversationId, 1, () => 'u_a', { afterSeq: 5 });
+    const held = [
+      {
+        sentAt: 1_767_225_600_010,
+        send: {
+          attemptId: 'a-held',
+          conversationId: s.conversationId,
+          senderId: 'u_a',
+          clientMessageId: 'later',
+          text: 'later',
+          messageId: 'm-held',
+          enqueuedAt: 1_767_225_600_000,
+          origin: { connectionId: 'conn', frameTime: 1_767_225_600_005, requestId: undefined },
+        },
+      },
+    ];
+    ddb.on(TransactWriteCommand).resolves({});
+
+    await appendBatch(s, messages, peerIn(s), held, deps);
+
+    const counter = sentItems()[0].Update;
+    expect(counter.ConditionExpression).toMatch(/ AND sequencerRev = :rev$/);
+    expect(counter.UpdateExpression).toMatch(/, held = :held, sequencerRev = :nextRev$/);
+    expect(counter.ExpressionAttributeValues[':rev']).toBe(7);
+    expect(counter.ExpressionAttributeValues[':nextRev']).toBe(8);
+    // Stored without the undefined field DynamoDB cannot hold.
+    expect(counter.ExpressionAttributeValues[':held']).toEqual([
+      {
+        ...held[0],
+        send: { ...held[0]?.send, origin: { connectionId: 'conn', frameTime: 1_767_225_600_005 } },
+      },
+    ]);
   });
 });
