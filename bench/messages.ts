@@ -128,6 +128,8 @@ async function hotRun(
     rate: messages / (elapsedMs / 1000),
     messagesPerTransaction: (sequencerCounters.messages - before.messages) / transactions,
     staleRetries: sequencerCounters.staleRetries - before.staleRetries,
+    flushes: sequencerCounters.flushes - before.flushes,
+    lateFrames: sequencerCounters.lateFrames - before.lateFrames,
     // AWS's rules (2 WCU per KB per item in a transaction; 1 WCU per KB for a single write).
     transactionWcu: (writes.get('TransactWriteItems')?.estimated ?? Number.NaN) / messages,
     rateLimitWcu: (writes.get('UpdateItem')?.estimated ?? 0) / messages,
@@ -163,7 +165,7 @@ await benchMain('bench:messages', async (runtime) => {
         }
         console.log(
           `   ${transport} ${senders} x ${perSender} run ${r}: ${hot.rate.toFixed(0)} msg/s (${hot.messagesPerTransaction.toFixed(1)} messages per transaction, ` +
-            `${hot.staleRetries} stale retries); bare ${bare.transactionsPerSecond.toFixed(0)} tx/s; ratio ${ratio.toFixed(2)}x`,
+            `${hot.staleRetries} stale retries, ${hot.flushes} flush markers, ${hot.lateFrames} late frames); bare ${bare.transactionsPerSecond.toFixed(0)} tx/s; ratio ${ratio.toFixed(2)}x`,
         );
       }
       console.log(

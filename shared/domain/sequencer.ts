@@ -56,8 +56,6 @@ export const sequencerCounters = {
  * beyond it the oldest commit at once. The per-user rate limit keeps it far off.
  */
 export const MAX_HELD_BYTES = 256 * 1024;
-/** A wake-up with nothing yet old enough waits at most this long before queueing the next marker. */
-const FLUSH_PAUSE_MS = 100;
 
 /** The reorder window, from this container's recent ingress latencies (see send-order.ts). */
 const orderWindow = new OrderWindow({
@@ -154,9 +152,11 @@ export async function sequenceSends(
       await answer(conversationId, outcomes);
       const failedIds = outcomes.failed.map((r) => r.id);
       if (outcomes.held > 0) {
-        // Nothing else is sure to deliver this message group again: queue a wake-up behind it. With
-        // nothing new in hand, pause first, so that a lone held send does not spin the queue.
-        if (sends.length === 0) await sleep(Math.min(outcomes.releaseInMs, FLUSH_PAUSE_MS));
+        // Nothing else is sure to deliver this message group again: queue a wake-up behind it. Woken
+        // with nothing new, wait first until the next marker will release the oldest held send (at
+        // most one window), so that held sends do not spin the queue. Sends that reach the queue
+        // meanwhile lose nothing: they are held for a window of their own anyway.
+        if (sends.length === 0) await sleep(outcomes.releaseInMs);
         try {
           sequencerCounters.flushes++;
           await enqueueFlush(conversationId);
