@@ -22,6 +22,30 @@ interface LiveConnection {
   readonly authorizer: Record<string, unknown> | undefined;
 }
 
+/**
+ * Frame invocations one user may have in flight at once (`LOCAL_USER_FRAME_CONCURRENCY`, default 100):
+ * below a function's local concurrency limit (128), so one user's burst on a slow machine always
+ * leaves slots for everyone else.
+ */
+const USER_FRAME_CONCURRENCY = Number(process.env.LOCAL_USER_FRAME_CONCURRENCY ?? 100);
+
+/** The `throttled` error frame the runtime answers for a frame it refuses before any handler runs. */
+function sendThrottled(conn: LiveConnection, body: string): void {
+  if (conn.socket.readyState !== conn.socket.OPEN) return;
+  const requestId = requestIdOf(body);
+  const clientMessageId = stringField(body, 'clientMessageId');
+  conn.socket.send(
+    JSON.stringify({
+      type: 'error',
+      code: 'throttled',
+      message: 'Too many requests, retry later',
+      retryAfterMs: 1000,
+      ...(requestId ? { requestId } : {}),
+      ...(clientMessageId ? { clientMessageId } : {}),
+    }),
+  );
+}
+
 export interface WsFront {
   readonly url: string;
   /** Base URL of the `@connections` management API (the `WS_CALLBACK_URL` handlers use). */
@@ -43,6 +67,8 @@ export async function startWsFront(
   const routes = new Map(api.routes.map((r) => [r.routeKey, r]));
   const selectionField = /^\$request\.body\.(.+)$/.exec(api.routeSelectionExpression ?? '')?.[1] ?? 'action';
   const connections = new Map<string, LiveConnection>();
+  // Frame invocations in flight per user (the authorizer's userId, else the connection).
+  const inFlight = new Map<string, number>();
   // $disconnect invocations still running; a clean shutdown lets them finish.
   const disconnecting = new Set<Promise<unknown>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -209,6 +235,13 @@ export async function startWsFront(
       body,
       isBase64Encoded: isBinary,
     };
+    // On Lambda one user's frames run in containers of their own, up to the account's concurrency
+    // (1,000 by default); here every function shares one process and a per-function limit, so one
+    // user's burst on a slow machine could take every slot. Past its share, a frame is refused at once.
+    const user = typeof conn.authorizer?.userId === 'string' ? conn.authorizer.userId : connectionId;
+    const running = inFlight.get(user) ?? 0;
+    if (running >= USER_FRAME_CONCURRENCY) return sendThrottled(conn, body);
+    inFlight.set(user, running + 1);
     try {
       const result = (await lambdas.invoke(route.functionId, event)) as
         | { body?: unknown }
@@ -219,27 +252,17 @@ export async function startWsFront(
         typeof result === 'string' ? result : typeof result.body === 'string' ? result.body : undefined;
       if (text !== undefined && conn.socket.readyState === conn.socket.OPEN) conn.socket.send(text);
     } catch (err) {
-      if (err instanceof LambdaThrottledError) {
-        if (conn.socket.readyState === conn.socket.OPEN) {
-          const requestId = requestIdOf(body);
-          conn.socket.send(
-            JSON.stringify({
-              type: 'error',
-              code: 'throttled',
-              message: 'Too many requests, retry later',
-              retryAfterMs: 1000,
-              ...(requestId ? { requestId } : {}),
-            }),
-          );
-        }
-        return;
-      }
+      if (err instanceof LambdaThrottledError) return sendThrottled(conn, body);
       console.error(`local ws front: ${routeKey} failed:`, err);
       if (conn.socket.readyState === conn.socket.OPEN) {
         conn.socket.send(
           JSON.stringify({ message: 'Internal server error', connectionId, requestId: gatewayId() }),
         );
       }
+    } finally {
+      const left = (inFlight.get(user) ?? 1) - 1;
+      if (left > 0) inFlight.set(user, left);
+      else inFlight.delete(user);
     }
   }
 
@@ -295,10 +318,13 @@ export async function startWsFront(
 }
 
 /** The client's `requestId` of a frame, echoed when the front itself answers it. */
-function requestIdOf(body: string): string | undefined {
+const requestIdOf = (body: string): string | undefined => stringField(body, 'requestId');
+
+/** A short string field of a JSON frame (at most 128 characters), if it has one. */
+function stringField(body: string, name: string): string | undefined {
   try {
-    const id = (JSON.parse(body) as { requestId?: unknown }).requestId;
-    return typeof id === 'string' && id.length <= 128 ? id : undefined;
+    const value = (JSON.parse(body) as Record<string, unknown>)[name];
+    return typeof value === 'string' && value.length <= 128 ? value : undefined;
   } catch {
     return undefined;
   }

@@ -42,18 +42,20 @@ export const arrivalOf = (r: Pick<ReceivedSend, 'send' | 'sentAt'>): number =>
   r.send.origin?.frameTime ?? r.sentAt;
 
 /**
- * Tracks recent ingress latencies (queue receipt minus frame receipt) and derives the window: twice
- * the largest of the last `size` latencies plus 10 ms, within the limits. The margin is for frames
- * still on their way, whose latency is not known yet: under a growing backlog it rises while they
- * travel. A container that has seen nothing yet uses the latencies of the batch in hand.
+ * Tracks recent ingress latencies (queue receipt minus frame receipt) and derives the window: three
+ * times the largest latency of the last `horizonMs` (at most `size` samples) plus 20 ms, within the
+ * limits. The margin is for frames still on their way, whose latency is not known yet: under a
+ * growing backlog it rises while they travel. Old samples expire, so the window shrinks again after
+ * a burst. The sequencer observes a batch before it uses the window, so a slow ingress is always
+ * covered by its own latency.
  */
 export class OrderWindow {
-  private readonly latencies: number[] = [];
-  private next = 0;
+  private samples: Array<{ at: number; latency: number }> = [];
 
   constructor(
     private readonly limits: OrderWindowLimits = DEFAULT_ORDER_WINDOW,
     private readonly size = 256,
+    private readonly horizonMs = 30_000,
   ) {}
 
   /** Records the ingress latency of each WebSocket send (HTTP sends are not held, so not counted). */
@@ -61,17 +63,16 @@ export class OrderWindow {
     for (const r of sends) {
       const frameTime = r.send.origin?.frameTime;
       if (frameTime === undefined) continue;
-      const latency = Math.max(0, r.sentAt - frameTime);
-      if (this.latencies.length < this.size) this.latencies.push(latency);
-      else this.latencies[this.next] = latency;
-      this.next = (this.next + 1) % this.size;
+      this.samples.push({ at: r.sentAt, latency: Math.max(0, r.sentAt - frameTime) });
     }
+    if (this.samples.length > this.size) this.samples = this.samples.slice(-this.size);
   }
 
-  /** The current window, ms. */
-  get ms(): number {
-    const worst = this.latencies.length ? Math.max(...this.latencies) : 0;
-    return Math.min(this.limits.maxMs, Math.max(this.limits.minMs, Math.ceil(worst * 2 + 10)));
+  /** The window at `now` (epoch ms), ms. */
+  ms(now = Date.now()): number {
+    this.samples = this.samples.filter((s) => now - s.at <= this.horizonMs);
+    const worst = this.samples.reduce((max, s) => Math.max(max, s.latency), 0);
+    return Math.min(this.limits.maxMs, Math.max(this.limits.minMs, Math.ceil(worst * 3 + 20)));
   }
 }
 

@@ -135,7 +135,7 @@ export async function sequenceSends(
   flushes: ReadonlyArray<{ id: string; conversationId: string; sentAt: number }> = [],
 ): Promise<string[]> {
   orderWindow.observe(received);
-  const windowMs = orderWindow.ms;
+  const windowMs = orderWindow.ms();
   const groups = new Map<string, { sends: ReceivedSend[]; markers: string[]; newestSentAt: number }>();
   const group = (id: string, sentAt: number) => {
     const g = groups.get(id) ?? { sends: [], markers: [], newestSentAt: 0 };

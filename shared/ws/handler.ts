@@ -52,14 +52,17 @@ export function parseFrame(body: string | undefined): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function clientRequestIdOf(body: string | undefined): string | undefined {
+/** A short string field of the frame (at most 128 characters), if it has one. */
+function stringField(body: string | undefined, name: string): string | undefined {
   try {
-    const id = (JSON.parse(body ?? '') as { requestId?: unknown }).requestId;
-    return typeof id === 'string' && id.length <= 128 ? id : undefined;
+    const value = (JSON.parse(body ?? '') as Record<string, unknown>)[name];
+    return typeof value === 'string' && value.length <= 128 ? value : undefined;
   } catch {
     return undefined;
   }
 }
+
+const clientRequestIdOf = (body: string | undefined) => stringField(body, 'requestId');
 
 /**
  * Wraps a WebSocket route. Two-way routes answer with the route response (no `@connections` round
@@ -99,12 +102,15 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, o
       else if (err.status >= 500) logger.error('frame failed', { error: request.error as Error });
       const message = err.status < 500 || err.code === 'unavailable' ? err.message : 'Internal error';
       const requestId = clientRequestIdOf(request.event.body);
+      // A refused send names its message, as the sequencer's refusals do.
+      const clientMessageId = stringField(request.event.body, 'clientMessageId');
       const frame = {
         type: 'error',
         code: err.code,
         message,
         ...(err.status < 500 ? err.details : {}),
         ...(requestId ? { requestId } : {}),
+        ...(clientMessageId ? { clientMessageId } : {}),
       };
       if (options.oneWay) {
         await pushToConnections([request.event.requestContext.connectionId], frame);

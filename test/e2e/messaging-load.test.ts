@@ -140,7 +140,10 @@ describe('messaging under load', () => {
     for (const t of throttled) {
       expect(t.code).toBe('throttled');
       expect(t.retryAfterMs).toBeGreaterThan(0);
+      // Each refusal names the send it refused.
+      expect(t.clientMessageId).toMatch(/^f\d+$/);
     }
+    expect(new Set(throttled.map((t) => t.clientMessageId)).size).toBe(throttled.length);
     // Nothing refused was written: exactly the acked messages are stored, gapless.
     const stored = await history(flooder, floodConversation);
     expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: acked.length }, (_, i) => i + 1));

@@ -127,16 +127,20 @@ describe('the reorder window', () => {
 });
 
 describe('the window size', () => {
-  it('follows the worst recent ingress latency, within its limits', () => {
-    const w = new OrderWindow({ minMs: 20, maxMs: 1000 }, 4);
-    expect(w.ms).toBe(20);
+  it('follows the worst recent ingress latency, within its limits, and forgets old samples', () => {
+    const w = new OrderWindow({ minMs: 20, maxMs: 1000 }, 4, 30_000);
+    expect(w.ms(T0)).toBe(20);
     w.observe([send('a', 40, { connection: 'a', frameTime: 0 })]);
-    expect(w.ms).toBe(90);
+    expect(w.ms(T0 + 40)).toBe(140);
     w.observe([send('b', 800, { connection: 'a', frameTime: 0 })]);
-    expect(w.ms).toBe(1000);
-    // HTTP sends carry no frame time and do not count; old latencies roll out of the sample.
+    expect(w.ms(T0 + 800)).toBe(1000);
+    // HTTP sends carry no frame time and do not count; past `size` samples the oldest roll out.
     w.observe([send('h', 9999)]);
-    w.observe([1, 2, 3, 4].map((i) => send(`s${i}`, 4, { connection: 'a', frameTime: 0 })));
-    expect(w.ms).toBe(20);
+    w.observe([1, 2, 3, 4].map((i) => send(`s${i}`, 801, { connection: 'a', frameTime: 800 })));
+    expect(w.ms(T0 + 801)).toBe(23);
+    // Past the horizon nothing is left: the window is back at its minimum.
+    w.observe([send('c', 900, { connection: 'a', frameTime: 0 })]);
+    expect(w.ms(T0 + 900)).toBe(1000);
+    expect(w.ms(T0 + 900 + 30_001)).toBe(20);
   });
 });
