@@ -23,6 +23,7 @@ import type { Construct } from 'constructs';
 import { rateLimitEnvironment } from '#shared/config/rate-limits.js';
 import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
 import { ChatFunction } from './constructs/chat-function.js';
+import { httpCors } from './cors.js';
 import { ChatMessaging } from './messaging.js';
 import { addMonitoring } from './monitoring.js';
 import { authorizers, type FunctionSpec, httpRoutes, workers, wsRoutes } from './routes.js';
@@ -140,7 +141,10 @@ export class ChatStack extends Stack {
       },
     );
 
-    const httpApi = new HttpApi(this, 'HttpApi', { createDefaultStage: true });
+    const httpApi = new HttpApi(this, 'HttpApi', {
+      createDefaultStage: true,
+      corsPreflight: httpCors(this, stage),
+    });
     // The same limits as the WebSocket stage; the default stage takes them on its L1 route settings.
     (httpApi.defaultStage?.node.defaultChild as CfnStage).defaultRouteSettings = {
       throttlingRateLimit: stage.throttle.rateLimit,

@@ -15,7 +15,15 @@ export interface StageConfig {
   readonly search: { readonly dataNodes: number; readonly instanceType: string; readonly volumeGb: number };
   /** Per-user send and per-connection frame limits (token buckets). */
   readonly rateLimits: RateLimits;
+  /**
+   * Browser origins allowed to call the HTTP API (CORS); `-c corsOrigins=https://a,https://b` replaces
+   * them for a deployment. The WebSocket API needs none: browsers do not apply CORS to WebSockets.
+   */
+  readonly corsOrigins: readonly string[];
 }
+
+/** The local web client's default origins (`npm start` serves it on WEB_PORT, 3002 by default). */
+export const LOCAL_WEB_ORIGINS = ['http://127.0.0.1:3002', 'http://localhost:3002'] as const;
 
 const stages: Record<string, StageConfig> = {
   dev: {
@@ -26,6 +34,8 @@ const stages: Record<string, StageConfig> = {
     throttle: { rateLimit: 200, burstLimit: 400 },
     search: { dataNodes: 1, instanceType: 't3.small.search', volumeGb: 10 },
     rateLimits: DEFAULT_RATE_LIMITS,
+    // A developer's local web client may talk to the dev stage.
+    corsOrigins: LOCAL_WEB_ORIGINS,
   },
   prod: {
     name: 'prod',
@@ -35,6 +45,8 @@ const stages: Record<string, StageConfig> = {
     throttle: { rateLimit: 2000, burstLimit: 4000 },
     search: { dataNodes: 2, instanceType: 'm6g.large.search', volumeGb: 50 },
     rateLimits: DEFAULT_RATE_LIMITS,
+    // Set the production web origins with `-c corsOrigins=...`; none are allowed by default.
+    corsOrigins: [],
   },
 };
 

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { localCors } from './cors.js';
+import { apiDocumentRoutes } from './docs-routes.js';
 import { gatewayId } from './ids.js';
 import { LambdaThrottledError, type LocalLambdas } from './lambdas.js';
 import { compileHttpRoutes } from './route-match.js';
@@ -8,6 +10,13 @@ import type { ApiTopology, RouteBinding } from './topology.js';
 const API_ID = 'localhttp';
 /** API Gateway's HTTP API payload limit. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+export interface HttpFrontOptions {
+  /** Origins allowed besides the template's CORS configuration (the local web client's). */
+  readonly corsOrigins?: readonly string[];
+  /** The WebSocket URL the served AsyncAPI document names. */
+  readonly wsUrl?: string;
+}
 
 export interface HttpFront {
   readonly url: string;
@@ -22,8 +31,15 @@ export async function startHttpFront(
   api: ApiTopology,
   lambdas: LocalLambdas,
   port: number,
+  options: HttpFrontOptions = {},
 ): Promise<HttpFront> {
   const match = compileHttpRoutes(api.routes);
+  const cors = localCors(api.cors, options.corsOrigins);
+  let frontUrl = '';
+  const documents = apiDocumentRoutes(() => ({
+    httpUrl: frontUrl,
+    wsUrl: options.wsUrl ?? 'ws://127.0.0.1:3001',
+  }));
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       console.error('local http front:', err);
@@ -35,6 +51,9 @@ export async function startHttpFront(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    if (cors.preflight(req, res)) return;
+    for (const [name, value] of Object.entries(cors.headersFor(req))) res.setHeader(name, value);
+    if (documents(method, url.pathname, res)) return;
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
     const matched = match(method, url.pathname);
@@ -97,8 +116,9 @@ export async function startHttpFront(
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
+  frontUrl = `http://127.0.0.1:${address.port}`;
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: frontUrl,
     close: () => closeServer(server),
   };
 }

@@ -159,7 +159,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     stops.push(startSchedules(readSchedules(template), lambdas));
 
-    const http = await startHttpFront(topology.http, lambdas, options.httpPort);
+    const http = await startHttpFront(topology.http, lambdas, options.httpPort, { wsUrl: ws.url });
     stops.push(() => http.close());
     if (dataDir) {
       // Lets operational commands (invariant checker, backfill, replay) find the running engines.

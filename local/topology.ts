@@ -19,9 +19,21 @@ export interface RouteBinding {
   readonly returnResponse: boolean;
 }
 
+/** An HTTP API's `CorsConfiguration`, as CloudFormation spells it. */
+export interface CorsConfiguration {
+  readonly AllowOrigins?: readonly string[];
+  readonly AllowMethods?: readonly string[];
+  readonly AllowHeaders?: readonly string[];
+  readonly ExposeHeaders?: readonly string[];
+  readonly MaxAge?: number;
+  readonly AllowCredentials?: boolean;
+}
+
 export interface ApiTopology {
   readonly routes: readonly RouteBinding[];
   readonly routeSelectionExpression?: string;
+  /** HTTP APIs: the CORS configuration, when the stack sets one. */
+  readonly cors?: CorsConfiguration;
 }
 
 /** Everything the local runtime serves, read from the synthesized template (no second list). */
@@ -97,7 +109,8 @@ export function readTopology(template: CfnTemplate): Topology {
       });
     }
     const selection = apiResource.Properties?.RouteSelectionExpression;
-    return { routes, routeSelectionExpression: typeof selection === 'string' ? selection : undefined };
+    const cors = apiResource.Properties?.CorsConfiguration as CorsConfiguration | undefined;
+    return { routes, routeSelectionExpression: typeof selection === 'string' ? selection : undefined, cors };
   };
 
   return { tables, functions, http: readApi('HTTP'), ws: readApi('WEBSOCKET') };

@@ -1,15 +1,12 @@
-import { z } from 'zod';
 import { sendFriendRequest } from '#shared/domain/friends.js';
-import { id } from '#shared/domain/schemas.js';
+import { friendRequestBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
 import { validate } from '#shared/validation.js';
 
-const body = z.object({ toUserId: id, message: z.string().max(280).optional() });
-
 /** POST /friend-requests: 201 with the request, or 200 when it accepted theirs. */
 export const handler = httpRoute({}, async (req) => {
-  const { toUserId, message } = validate(body, req.body);
+  const { toUserId, message } = validate(friendRequestBody, req.body);
   const result = await sendFriendRequest(req.userId, toUserId, message ?? '');
   if (result.kind === 'created') return json(201, result.request);
   return json(200, { status: 'accepted', ...result.accepted });

@@ -1,15 +1,12 @@
-import { z } from 'zod';
 import { warmSendQueue } from '#shared/data/send-queue.js';
 import { acceptSend } from '#shared/domain/messages.js';
-import { clientMessageId, id, messageText } from '#shared/domain/schemas.js';
 import { requireTextWithinLimit } from '#shared/domain/text-limits.js';
+import { sendMessageFrame } from '#shared/protocol/frames.js';
 import { validate } from '#shared/validation.js';
 import { wsRoute } from '#shared/ws/handler.js';
 
 // Init phase: the queue connection is ready before the first frame.
 await warmSendQueue();
-
-const frame = z.object({ conversationId: id, clientMessageId, text: messageText });
 
 /**
  * `sendMessage`: validated, rate-limited and queued for the conversation's sequencer, which acks this
@@ -17,7 +14,7 @@ const frame = z.object({ conversationId: id, clientMessageId, text: messageText 
  */
 export const handler = wsRoute(
   async (req) => {
-    const input = validate(frame, req.frame, 'frame');
+    const input = validate(sendMessageFrame, req.frame, 'frame');
     requireTextWithinLimit(input.text);
     const context = req.event.requestContext;
     await acceptSend({

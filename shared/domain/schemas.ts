@@ -71,3 +71,8 @@ export const groupBody = z.object({
 });
 export const addMembersBody = z.object({ userIds: z.array(id).min(1).max(1000) });
 export const markReadBody = z.object({ seq });
+
+export const friendRequestBody = z.object({ toUserId: id, message: z.string().max(280).optional() });
+export const friendRequestsQuery = z.object({
+  direction: z.enum(['incoming', 'outgoing']).default('incoming'),
+});

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { conversation, errorCode, friendAccepted, friendRequest, message } from './objects.js';
+
+/**
+ * Every frame the server sends on the WebSocket: answers to the calling connection (`ack`, `sync`,
+ * `pong`, `error`) and events pushed to a user's connections. `requestId` echoes the client frame's.
+ */
+const requestId = z.string().optional().meta({ description: "Echo of the client frame's requestId" });
+const opaqueId = z.string();
+
+export const ackEvent = z
+  .object({
+    type: z.literal('ack'),
+    clientMessageId: z.string().optional().meta({ description: 'sendMessage: the id the client chose' }),
+    message: message
+      .optional()
+      .meta({ description: 'sendMessage: the stored message (first copy on a retry)' }),
+    requestId,
+  })
+  .meta({ id: 'AckEvent', description: 'Answer to sendMessage (with the stored message) and markRead' });
+
+export const syncEvent = z
+  .object({
+    type: z.literal('sync'),
+    conversationId: opaqueId,
+    messages: z.array(message),
+    hasMore: z.boolean(),
+    requestId,
+  })
+  .meta({ id: 'SyncEvent', description: 'Answer to sync: messages after afterSeq, ascending by seq' });
+
+export const pongEvent = z.object({ type: z.literal('pong'), requestId }).meta({ id: 'PongEvent' });
+
+export const errorEvent = z
+  .object({
+    type: z.literal('error'),
+    code: errorCode,
+    message: z.string(),
+    clientMessageId: z.string().optional().meta({ description: 'A refused sendMessage' }),
+    retryAfterMs: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'throttled: when a retry can pass' }),
+    field: z.string().optional(),
+    requestId,
+  })
+  .loose()
+  .meta({ id: 'ErrorEvent', description: 'A refused or malformed frame; the connection stays open' });
+
+export const messageEvent = z
+  .object({ type: z.literal('message'), message })
+  .meta({ id: 'MessageEvent', description: 'A new message in one of your conversations (at least once)' });
+
+export const readEvent = z
+  .object({
+    type: z.literal('read'),
+    conversationId: opaqueId,
+    userId: opaqueId,
+    seq: z.number().int().min(0),
+  })
+  .meta({ id: 'ReadEvent', description: 'Another member read up to seq' });
+
+export const typingEvent = z
+  .object({ type: z.literal('typing'), conversationId: opaqueId, userId: opaqueId })
+  .meta({ id: 'TypingEvent', description: 'Another member is typing (not stored)' });
+
+export const friendRequestEvent = z
+  .object({ type: z.literal('friendRequest'), request: friendRequest })
+  .meta({ id: 'FriendRequestEvent' });
+
+export const friendAcceptedEvent = friendAccepted
+  .extend({ type: z.literal('friendAccepted') })
+  .meta({ id: 'FriendAcceptedEvent' });
+
+export const conversationCreatedEvent = z
+  .object({ type: z.literal('conversationCreated'), conversation })
+  .meta({ id: 'ConversationCreatedEvent' });
+
+export const memberJoinedEvent = z
+  .object({ type: z.literal('memberJoined'), conversationId: opaqueId, userId: opaqueId })
+  .meta({ id: 'MemberJoinedEvent' });
+
+export const memberLeftEvent = z
+  .object({ type: z.literal('memberLeft'), conversationId: opaqueId, userId: opaqueId })
+  .meta({ id: 'MemberLeftEvent' });
+
+/** Any frame the server sends, told apart by `type`. */
+export const serverFrame = z.discriminatedUnion('type', [
+  ackEvent,
+  syncEvent,
+  pongEvent,
+  errorEvent,
+  messageEvent,
+  readEvent,
+  typingEvent,
+  friendRequestEvent,
+  friendAcceptedEvent,
+  conversationCreatedEvent,
+  memberJoinedEvent,
+  memberLeftEvent,
+]);
+export type ServerFrame = z.output<typeof serverFrame>;

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+/**
+ * The objects of the public contract as they travel on the wire (answers and events). Handlers build
+ * them from the domain types; the OpenAPI and AsyncAPI documents, and the client SDK's types, come from
+ * these schemas. Each `id` becomes a named component of the published documents.
+ */
+const timestamp = z.string().meta({ description: 'ISO-8601 UTC timestamp', format: 'date-time' });
+const opaqueId = z.string().meta({ description: 'Opaque id; clients must not parse it' });
+
+export const user = z
+  .object({
+    userId: opaqueId,
+    username: z.string(),
+    displayName: z.string(),
+    bio: z.string(),
+    version: z.number().int().min(1).meta({ description: 'Optimistic-locking counter for PATCH /me' }),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'User' });
+
+export const publicProfile = z
+  .object({ userId: opaqueId, username: z.string(), displayName: z.string(), bio: z.string() })
+  .meta({ id: 'PublicProfile' });
+
+export const friendRequest = z
+  .object({
+    requestId: opaqueId,
+    fromUserId: opaqueId,
+    toUserId: opaqueId,
+    message: z.string(),
+    status: z.enum(['pending', 'accepted', 'rejected', 'cancelled']),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'FriendRequest' });
+
+export const message = z
+  .object({
+    conversationId: opaqueId,
+    seq: z.number().int().min(1).meta({ description: 'Per-conversation order: 1, 2, 3, ... without gaps' }),
+    messageId: opaqueId,
+    senderId: opaqueId,
+    clientMessageId: z.string(),
+    text: z.string(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Message' });
+
+export const conversation = z
+  .object({
+    conversationId: opaqueId,
+    type: z.enum(['direct', 'group']),
+    name: z.string().nullable(),
+    memberCount: z.number().int().min(0),
+    lastSeq: z.number().int().min(0),
+    lastMessage: message.nullable(),
+    lastReadSeq: z.number().int().min(0),
+    unreadCount: z.number().int().min(0),
+    status: z.enum(['active', 'creating', 'closed', 'failed']),
+    peer: publicProfile.optional().meta({ description: 'Direct conversations: the other person' }),
+    lastActivityAt: timestamp,
+  })
+  .meta({ id: 'Conversation' });
+
+export const member = z
+  .object({ userId: opaqueId, role: z.enum(['owner', 'member']), joinedAt: timestamp })
+  .meta({ id: 'Member' });
+
+export const conversationDetail = conversation
+  .extend({ members: z.array(member) })
+  .meta({ id: 'ConversationDetail' });
+
+export const operation = z
+  .object({
+    operationId: opaqueId,
+    type: z.enum(['createGroup', 'deleteAccount']),
+    status: z.enum(['running', 'succeeded', 'failed', 'compensated']),
+    error: z.string().nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Operation' });
+
+export const session = z
+  .object({ user, token: z.string(), expiresAt: timestamp })
+  .meta({ id: 'Session', description: 'A signed-in user: the bearer token and when it expires' });
+
+export const friendAccepted = z
+  .object({ friend: publicProfile, conversationId: opaqueId })
+  .meta({ id: 'FriendAccepted' });
+
+export const friend = z
+  .object({ user: publicProfile, conversationId: opaqueId, since: timestamp })
+  .meta({ id: 'Friend' });
+
+/** Every error code the API reports, by HTTP status (see docs/protocol.md for what a client does). */
+export const errorCodes = {
+  invalid_request: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_a_member: 403,
+  not_friends: 403,
+  not_found: 404,
+  username_taken: 409,
+  already_friends: 409,
+  request_pending: 409,
+  version_conflict: 409,
+  idempotency_key_reused: 409,
+  payload_too_large: 413,
+  throttled: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+export const errorCode = z
+  .enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]])
+  .meta({ id: 'ErrorCode' });
+
+export const errorBody = z
+  .object({
+    error: z
+      .object({
+        code: errorCode,
+        message: z.string(),
+        requestId: z.string(),
+        field: z.string().optional().meta({ description: 'invalid_request: the offending field' }),
+        retryAfterMs: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .meta({ description: 'throttled: when a retry can pass' }),
+        currentVersion: z.number().int().optional().meta({ description: 'version_conflict' }),
+        missing: z
+          .array(z.string())
+          .optional()
+          .meta({ description: 'not_found on POST /groups: unknown ids' }),
+      })
+      .loose(),
+  })
+  .meta({ id: 'Error' });

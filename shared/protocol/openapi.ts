@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import {
+  addMembersBody,
+  friendRequestBody,
+  friendRequestsQuery,
+  groupBody,
+  historyQuery,
+  id,
+  loginBody,
+  markReadBody,
+  registerBody,
+  sendMessageBody,
+  updateMeBody,
+} from '../domain/schemas.js';
+import { messagesSearchQuery, usersSearchQuery } from '../search/schemas.js';
+import {
+  conversation,
+  conversationDetail,
+  errorBody,
+  friend,
+  friendAccepted,
+  friendRequest,
+  message,
+  operation,
+  publicProfile,
+  session,
+  user,
+} from './objects.js';
+
+/** The contract's version; bump it with any change to the published documents. */
+export const API_VERSION = '1.0.0';
+
+const json = (schema: z.ZodType, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const noContent = { description: 'Done; no body' };
+const errors = (...statuses: number[]): ZodOpenApiResponsesObject =>
+  Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
+const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
+const items = (schema: z.ZodType) => z.object({ items: z.array(schema) });
+const path = (...names: string[]) => z.object(Object.fromEntries(names.map((n) => [n, id])));
+const idempotencyKey = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: 'Repeats within 24 h with the same body return the first response' }),
+});
+
+/**
+ * One operation per HTTP route of the CDK app (`infra/routes.ts`), keyed by its route key. The request
+ * schemas are those the handlers validate with; the drift test checks both lists match.
+ */
+export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
+  'GET /health': {
+    summary: 'Liveness and dependency check',
+    security: [],
+    responses: { '200': json(z.object({ status: z.literal('ok') }), 'Healthy'), ...errors(503) },
+  },
+  'POST /auth/register': {
+    summary: 'Create an account (usernames are case-insensitive)',
+    security: [],
+    requestBody: body(registerBody),
+    responses: { '201': json(session, 'Registered and signed in'), ...errors(400, 409, 429) },
+  },
+  'POST /auth/login': {
+    summary: 'Sign in; the token lasts 12 h',
+    security: [],
+    requestBody: body(loginBody),
+    responses: { '200': json(session, 'Signed in'), ...errors(400, 401, 429) },
+  },
+  'GET /me': { summary: 'Your account', responses: { '200': json(user, 'You'), ...errors(401) } },
+  'PATCH /me': {
+    summary: 'Change displayName or bio (optimistic locking on expectedVersion)',
+    requestBody: body(updateMeBody),
+    responses: { '200': json(user, 'Updated, version + 1'), ...errors(400, 401, 409) },
+  },
+  'DELETE /me': {
+    summary: 'Erase your account (runs as a saga)',
+    responses: { '202': json(operation, 'Started'), ...errors(401) },
+  },
+  'GET /operations/{operationId}': {
+    summary: 'State of a long-running operation',
+    requestParams: { path: path('operationId') },
+    responses: { '200': json(operation, 'The operation'), ...errors(401, 404) },
+  },
+  'GET /users/{userId}': {
+    summary: 'A public profile',
+    requestParams: { path: path('userId') },
+    responses: { '200': json(publicProfile, 'The profile'), ...errors(401, 404) },
+  },
+  'GET /users': {
+    summary: 'Search users by username or display name (eventually consistent)',
+    requestParams: { query: usersSearchQuery },
+    responses: { '200': json(items(publicProfile), 'Matches'), ...errors(400, 401) },
+  },
+  'POST /friend-requests': {
+    summary: 'Ask for friendship; accepts theirs if they already asked you',
+    requestBody: body(friendRequestBody),
+    responses: {
+      '201': json(friendRequest, 'Request sent'),
+      '200': json(friendAccepted.extend({ status: z.literal('accepted') }), 'Their request was accepted'),
+      ...errors(400, 401, 404, 409),
+    },
+  },
+  'GET /friend-requests': {
+    summary: 'Pending requests',
+    requestParams: { query: friendRequestsQuery },
+    responses: { '200': json(items(friendRequest), 'Pending requests'), ...errors(400, 401) },
+  },
+  'POST /friend-requests/{requestId}/accept': {
+    summary: 'Accept (recipient only); repeating returns the same result',
+    requestParams: { path: path('requestId') },
+    responses: { '200': json(friendAccepted, 'Friends now'), ...errors(401, 403, 404) },
+  },
+  'POST /friend-requests/{requestId}/reject': {
+    summary: 'Reject (recipient only)',
+    requestParams: { path: path('requestId') },
+    responses: { '204': noContent, ...errors(401, 403, 404) },
+  },
+  'DELETE /friend-requests/{requestId}': {
+    summary: 'Cancel (sender only)',
+    requestParams: { path: path('requestId') },
+    responses: { '204': noContent, ...errors(401, 403, 404) },
+  },
+  'GET /friends': {
+    summary: 'Your friends',
+    responses: { '200': json(items(friend), 'Friends'), ...errors(401) },
+  },
+  'DELETE /friends/{userId}': {
+    summary: 'Unfriend, both ways; the direct conversation keeps its history',
+    requestParams: { path: path('userId') },
+    responses: { '204': noContent, ...errors(401, 404) },
+  },
+  'GET /conversations': {
+    summary: 'Your conversations, most recent activity first, with unread counts',
+    responses: { '200': json(items(conversation), 'Conversations'), ...errors(401) },
+  },
+  'POST /groups': {
+    summary: 'Create a group with you as owner',
+    requestBody: body(groupBody),
+    responses: {
+      '201': json(conversation, 'Created'),
+      '202': json(z.object({ conversation, operation }), 'Large group: created by a saga'),
+      ...errors(400, 401, 404),
+    },
+  },
+  'GET /conversations/{conversationId}': {
+    summary: 'A conversation with its members',
+    requestParams: { path: path('conversationId') },
+    responses: { '200': json(conversationDetail, 'The conversation'), ...errors(401, 403, 404) },
+  },
+  'POST /conversations/{conversationId}/members': {
+    summary: 'Add members (owner only)',
+    requestParams: { path: path('conversationId') },
+    requestBody: body(addMembersBody),
+    responses: { '200': json(conversation, 'Updated'), ...errors(400, 401, 403, 404) },
+  },
+  'DELETE /conversations/{conversationId}/members/{userId}': {
+    summary: 'Leave (yourself) or remove (owner)',
+    requestParams: { path: path('conversationId', 'userId') },
+    responses: { '204': noContent, ...errors(401, 403, 404) },
+  },
+  'GET /conversations/{conversationId}/messages': {
+    summary: 'History, ascending by seq',
+    requestParams: { path: path('conversationId'), query: historyQuery },
+    responses: {
+      '200': json(z.object({ items: z.array(message), hasMore: z.boolean() }), 'A page'),
+      ...errors(400, 401, 403, 404),
+    },
+  },
+  'POST /conversations/{conversationId}/messages': {
+    summary: 'Send; the same clientMessageId again returns the stored message',
+    requestParams: { path: path('conversationId') },
+    requestBody: body(sendMessageBody),
+    responses: {
+      '201': json(message, 'Stored'),
+      '200': json(message, 'A retry: the first stored copy'),
+      ...errors(400, 401, 403, 404, 413, 429, 503),
+    },
+  },
+  'POST /conversations/{conversationId}/read': {
+    summary: 'Move your read position forward',
+    requestParams: { path: path('conversationId') },
+    requestBody: body(markReadBody),
+    responses: { '204': noContent, ...errors(400, 401, 403, 404) },
+  },
+  'GET /search/messages': {
+    summary: 'Full-text search over your conversations (eventually consistent)',
+    requestParams: { query: messagesSearchQuery },
+    responses: { '200': json(items(z.object({ message })), 'Matches'), ...errors(400, 401, 403) },
+  },
+};
+
+const statusText: Record<number, string> = {
+  400: 'invalid_request: the message names the field',
+  401: 'unauthorized (missing, bad or expired token) or invalid_credentials',
+  403: 'forbidden, not_a_member or not_friends',
+  404: 'not_found',
+  409: 'username_taken, already_friends, request_pending, version_conflict or idempotency_key_reused',
+  413: 'payload_too_large',
+  429: 'throttled: retry after retryAfterMs (also the Retry-After header, in seconds)',
+  500: 'internal',
+  503: 'unavailable: a dependency is down; nothing was half-written, retry',
+};
+
+/** Builds the OpenAPI 3.1 document of the HTTP API. */
+export function openApiDocument(): ReturnType<typeof createDocument> {
+  const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
+  for (const [route, op] of Object.entries(httpOperations)) {
+    const [method, pathname] = route.split(' ') as [string, string];
+    const mutating = method !== 'GET';
+    const operationId = route
+      .replace(/[{}]/g, '')
+      .split(/[ /-]+/)
+      .map((w, i) => (i === 0 ? w.toLowerCase() : w.charAt(0).toUpperCase() + w.slice(1)))
+      .join('');
+    paths[pathname] ??= {};
+    (paths[pathname] as Record<string, ZodOpenApiOperationObject>)[method.toLowerCase()] = {
+      operationId,
+      ...op,
+      requestParams: mutating ? { ...op.requestParams, header: idempotencyKey } : op.requestParams,
+      responses: { ...op.responses, ...errors(500) },
+    };
+  }
+  return createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Chat backend HTTP API',
+      version: API_VERSION,
+      description:
+        'JSON in and out. Errors always have the Error shape. See docs/protocol.md for the guarantees and ' +
+        'what a client does about each error code; the WebSocket API is in asyncapi.json.',
+    },
+    servers: [{ url: 'http://127.0.0.1:3000', description: 'Local runtime (npm start)' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'The token from register or login' },
+      },
+      responses: Object.fromEntries(
+        Object.entries(statusText).map(([status, description]) => [
+          `Error${status}`,
+          json(errorBody, description),
+        ]),
+      ),
+    },
+  });
+}
