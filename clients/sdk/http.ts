@@ -1,0 +1,160 @@
+import { ChatApiError } from './errors.js';
+import type {
+  Conversation,
+  ConversationDetail,
+  ErrorCode,
+  Friend,
+  FriendAccepted,
+  FriendRequest,
+  Message,
+  Operation,
+  PublicProfile,
+  Session,
+  User,
+} from './types.js';
+
+export interface HttpOptions {
+  /** The HTTP API's base URL, e.g. `http://127.0.0.1:3000`. */
+  readonly baseUrl: string;
+  /** The current bearer token, if signed in. */
+  readonly token?: () => string | undefined;
+  /**
+   * Called once when an authorized call answers 401 `unauthorized` (expired token): sign in again and
+   * return the new token, and the call is repeated once with it.
+   */
+  readonly onUnauthorized?: () => Promise<string | undefined>;
+  /** A fetch implementation (default: the global one, Node.js 20+ and browsers). */
+  readonly fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  readonly body?: unknown;
+  readonly query?: Record<string, string | number | undefined>;
+  /** `Idempotency-Key` for POST, PATCH and DELETE: repeats within 24 h return the first answer. */
+  readonly idempotencyKey?: string;
+  /** Public routes send no token. */
+  readonly auth?: boolean;
+}
+
+const enc = encodeURIComponent;
+
+/** Typed calls of every HTTP route (see docs/openapi.json). Errors throw `ChatApiError`. */
+export class ChatHttp {
+  constructor(private readonly options: HttpOptions) {}
+
+  /** One call; the JSON answer, or undefined for 204. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const auth = options.auth ?? true;
+    const attempt = async (token: string | undefined) => {
+      const headers: Record<string, string> = {};
+      if (auth && token) headers.authorization = `Bearer ${token}`;
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+      const url = new URL(path, this.options.baseUrl);
+      for (const [k, v] of Object.entries(options.query ?? {}))
+        if (v !== undefined) url.searchParams.set(k, String(v));
+      const doFetch = this.options.fetch ?? globalThis.fetch;
+      try {
+        return await doFetch(url, {
+          method,
+          headers,
+          body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        });
+      } catch (err) {
+        throw new ChatApiError('network', `${method} ${path}: ${(err as Error).message}`, 0);
+      }
+    };
+    let res = await attempt(this.options.token?.());
+    if (res.status === 401 && auth && this.options.onUnauthorized) {
+      const fresh = await this.options.onUnauthorized();
+      if (fresh) res = await attempt(fresh);
+    }
+    const text = await res.text();
+    const body = text ? (JSON.parse(text) as unknown) : undefined;
+    if (res.ok) return body as T;
+    const error = (body as { error?: { code?: ErrorCode; message?: string } } | undefined)?.error;
+    throw new ChatApiError(
+      error?.code ?? (res.status === 429 ? 'throttled' : 'internal'),
+      error?.message ?? `${method} ${path} answered ${res.status}`,
+      res.status,
+      {
+        ...(error ?? {}),
+        retryAfterMs: (error as { retryAfterMs?: number })?.retryAfterMs ?? retryAfter(res),
+      },
+    );
+  }
+
+  health = () => this.request<{ status: 'ok' }>('GET', '/health', { auth: false });
+  register = (input: { username: string; password: string; displayName: string }) =>
+    this.request<Session>('POST', '/auth/register', { body: input, auth: false });
+  login = (input: { username: string; password: string }) =>
+    this.request<Session>('POST', '/auth/login', { body: input, auth: false });
+
+  me = () => this.request<User>('GET', '/me');
+  updateMe = (input: { displayName?: string; bio?: string; expectedVersion: number }) =>
+    this.request<User>('PATCH', '/me', { body: input });
+  deleteMe = () => this.request<Operation>('DELETE', '/me');
+  operation = (operationId: string) => this.request<Operation>('GET', `/operations/${enc(operationId)}`);
+  user = (userId: string) => this.request<PublicProfile>('GET', `/users/${enc(userId)}`);
+  searchUsers = (q: string, limit?: number) =>
+    this.request<{ items: PublicProfile[] }>('GET', '/users', { query: { q, limit } }).then((r) => r.items);
+
+  /** Asks for friendship; when they had asked you, this accepts theirs (`status: 'accepted'`). */
+  sendFriendRequest = (toUserId: string, message?: string, idempotencyKey?: string) =>
+    this.request<FriendRequest | (FriendAccepted & { status: 'accepted' })>('POST', '/friend-requests', {
+      body: { toUserId, message },
+      idempotencyKey,
+    });
+  friendRequests = (direction: 'incoming' | 'outgoing' = 'incoming') =>
+    this.request<{ items: FriendRequest[] }>('GET', '/friend-requests', { query: { direction } }).then(
+      (r) => r.items,
+    );
+  acceptFriendRequest = (requestId: string) =>
+    this.request<FriendAccepted>('POST', `/friend-requests/${enc(requestId)}/accept`);
+  rejectFriendRequest = (requestId: string) =>
+    this.request<undefined>('POST', `/friend-requests/${enc(requestId)}/reject`);
+  cancelFriendRequest = (requestId: string) =>
+    this.request<undefined>('DELETE', `/friend-requests/${enc(requestId)}`);
+  friends = () => this.request<{ items: Friend[] }>('GET', '/friends').then((r) => r.items);
+  removeFriend = (userId: string) => this.request<undefined>('DELETE', `/friends/${enc(userId)}`);
+
+  conversations = () => this.request<{ items: Conversation[] }>('GET', '/conversations').then((r) => r.items);
+  conversation = (conversationId: string) =>
+    this.request<ConversationDetail>('GET', `/conversations/${enc(conversationId)}`);
+  /** A group; large ones answer `{conversation, operation}` (status `creating`) and finish as a saga. */
+  createGroup = (name: string, memberIds: string[], idempotencyKey?: string) =>
+    this.request<Conversation | { conversation: Conversation; operation: Operation }>('POST', '/groups', {
+      body: { name, memberIds },
+      idempotencyKey,
+    });
+  addMembers = (conversationId: string, userIds: string[]) =>
+    this.request<Conversation>('POST', `/conversations/${enc(conversationId)}/members`, {
+      body: { userIds },
+    });
+  removeMember = (conversationId: string, userId: string) =>
+    this.request<undefined>('DELETE', `/conversations/${enc(conversationId)}/members/${enc(userId)}`);
+  messages = (conversationId: string, afterSeq = 0, limit = 50) =>
+    this.request<{ items: Message[]; hasMore: boolean }>(
+      'GET',
+      `/conversations/${enc(conversationId)}/messages`,
+      {
+        query: { afterSeq, limit },
+      },
+    );
+  /** Sends over HTTP; retrying with the same clientMessageId returns the stored copy. */
+  sendMessage = (conversationId: string, clientMessageId: string, text: string) =>
+    this.request<Message>('POST', `/conversations/${enc(conversationId)}/messages`, {
+      body: { clientMessageId, text },
+    });
+  markRead = (conversationId: string, seq: number) =>
+    this.request<undefined>('POST', `/conversations/${enc(conversationId)}/read`, { body: { seq } });
+  searchMessages = (q: string, conversationId?: string, limit?: number) =>
+    this.request<{ items: Array<{ message: Message }> }>('GET', '/search/messages', {
+      query: { q, conversationId, limit },
+    }).then((r) => r.items);
+}
+
+function retryAfter(res: Response): number | undefined {
+  const seconds = Number(res.headers.get('retry-after'));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
