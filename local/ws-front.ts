@@ -102,6 +102,8 @@ export async function startWsFront(
   };
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client may reset the connection while its $connect runs; that must not crash the runtime.
+    socket.on('error', () => socket.destroy());
     upgrade(req, socket, head).catch((err) => {
       console.error('local ws front: $connect failed:', err);
       refuse(socket, 500);
@@ -281,9 +283,14 @@ export async function startWsFront(
       case 'POST':
         if (data.length > 128 * 1024)
           return reply(res, 413, { message: 'Payload too large' }, 'PayloadTooLargeException');
-        await new Promise<void>((resolve, reject) =>
-          conn.socket.send(data.toString('utf8'), (e) => (e ? reject(e) : resolve())),
-        );
+        try {
+          await new Promise<void>((resolve, reject) =>
+            conn.socket.send(data.toString('utf8'), (e) => (e ? reject(e) : resolve())),
+          );
+        } catch {
+          // The peer reset the connection under the post: gone, as API Gateway reports it.
+          return reply(res, 410, { message: 'Gone' }, 'GoneException');
+        }
         return reply(res, 200);
       case 'GET':
         return reply(res, 200, {

@@ -49,7 +49,8 @@ export class ChatClient {
       socketFactory: options.socketFactory,
       token: async ({ refresh }) => {
         const expiring = Date.parse(this.current.expiresAt) - Date.now() < EXPIRY_MARGIN_MS;
-        if (refresh || expiring) await this.renewSession();
+        // Failed upgrades are usually the network; without a way to sign in again, keep the token.
+        if (expiring || (refresh && this.options.onUnauthorized)) await this.renewSession();
         return this.current.token;
       },
     });

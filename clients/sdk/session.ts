@@ -186,6 +186,7 @@ export class ChatSession extends Emitter<SessionEvents> {
       const refresh = this.attempt >= (this.options.refreshTokenAfterFailures ?? 2);
       token = await this.options.token({ refresh });
     } catch (err) {
+      this.attempt += 1;
       this.emit('error', toError(err));
       return this.scheduleReconnect();
     }
