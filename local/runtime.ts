@@ -15,12 +15,15 @@ import { type StreamTriggers, startStreamTriggers } from './streams/index.js';
 import { ensureTables } from './tables.js';
 import { cachedTemplate } from './template-cache.js';
 import { readTopology } from './topology.js';
+import { startWebClient } from './web-client.js';
 import { startWsFront } from './ws-front.js';
 
 export interface LocalRuntimeOptions {
   readonly rootDir: string;
   readonly httpPort: number;
   readonly wsPort: number;
+  /** Serves the web client on this port (0: any free one); none when undefined. */
+  readonly webPort?: number;
   /** A directory for persistent data, or `:memory:`. */
   readonly dataDir: string;
 }
@@ -28,6 +31,8 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** The web client, when `webPort` was given. */
+  readonly webUrl?: string;
   readonly dynamoEndpoint: string;
   readonly searchEndpoint: string;
   readonly sqsEndpoint: string;
@@ -159,7 +164,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     stops.push(startSchedules(readSchedules(template), lambdas));
 
-    const http = await startHttpFront(topology.http, lambdas, options.httpPort, { wsUrl: ws.url });
+    let httpUrl = '';
+    const web =
+      options.webPort === undefined
+        ? undefined
+        : await startWebClient(options.webPort, () => ({ httpUrl, wsUrl: ws.url }));
+    if (web) stops.push(() => web.close());
+    const http = await startHttpFront(topology.http, lambdas, options.httpPort, {
+      wsUrl: ws.url,
+      corsOrigins: web ? [web.url] : [],
+    });
+    httpUrl = http.url;
     stops.push(() => http.close());
     if (dataDir) {
       // Lets operational commands (invariant checker, backfill, replay) find the running engines.
@@ -179,6 +194,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return {
       httpUrl: http.url,
       wsUrl: ws.url,
+      webUrl: web?.url,
       dynamoEndpoint: dynamo.endpoint,
       searchEndpoint: search.endpoint,
       sqsEndpoint: sqs.endpoint,

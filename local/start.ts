@@ -8,11 +8,12 @@ const runtime = await startLocalRuntime({
   rootDir,
   httpPort: Number(process.env.HTTP_PORT ?? 3000),
   wsPort: Number(process.env.WS_PORT ?? 3001),
+  webPort: Number(process.env.WEB_PORT ?? 3002),
   dataDir: process.env.DATA_DIR ?? `${rootDir}.data`,
 });
 console.log(
   `chat backend ready in ${Date.now() - started} ms: http=${runtime.httpUrl} ws=${runtime.wsUrl} ` +
-    `dynamodb=${runtime.dynamoEndpoint} search=${runtime.searchEndpoint} sqs=${runtime.sqsEndpoint} sfn=${runtime.sfnEndpoint}`,
+    `dynamodb=${runtime.dynamoEndpoint} search=${runtime.searchEndpoint} sqs=${runtime.sqsEndpoint} sfn=${runtime.sfnEndpoint} web=${runtime.webUrl}`,
 );
 
 let stopping = false;

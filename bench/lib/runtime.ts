@@ -121,7 +121,7 @@ export function spawnStartEntry(
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: rootDir,
-    env: { ...process.env, ...env, HTTP_PORT: '0', WS_PORT: '0', DATA_DIR: ':memory:' },
+    env: { ...process.env, ...env, HTTP_PORT: '0', WS_PORT: '0', WEB_PORT: '0', DATA_DIR: ':memory:' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

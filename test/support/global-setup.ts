@@ -14,6 +14,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     httpUrl: string;
     wsUrl: string;
+    /** The local web client (empty against a deployment). */
+    webUrl: string;
     /** Environment for in-process handler tests: table names and endpoints of the running engines. */
     handlerEnv: Record<string, string>;
   }
@@ -31,6 +33,7 @@ export default async function setup(project: TestProject) {
     // A deployment under test (LocalStack or AWS): only the end-to-end suite applies.
     project.provide('httpUrl', remote.httpUrl);
     project.provide('wsUrl', remote.wsUrl);
+    project.provide('webUrl', '');
     project.provide('handlerEnv', {});
     return;
   }
@@ -55,6 +58,7 @@ export default async function setup(project: TestProject) {
   sqs.destroy();
   project.provide('httpUrl', runtime.httpUrl);
   project.provide('wsUrl', runtime.wsUrl);
+  project.provide('webUrl', runtime.webUrl);
   project.provide(
     'handlerEnv',
     functionEnvironment(

@@ -8,13 +8,15 @@ export interface RuntimeProcess {
   readonly searchEndpoint: string;
   readonly sqsEndpoint: string;
   readonly sfnEndpoint: string;
+  /** The web client's URL. */
+  readonly webUrl: string;
   readonly child: ChildProcess;
   readonly output: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 const rootDir = fileURLToPath(new URL('../..', import.meta.url));
-const READY = /ready.*http=(\S+) ws=(\S+) dynamodb=(\S+) search=(\S+) sqs=(\S+) sfn=(\S+)/;
+const READY = /ready.*http=(\S+) ws=(\S+) dynamodb=(\S+) search=(\S+) sqs=(\S+) sfn=(\S+) web=(\S+)/;
 
 /** Starts `npm start`'s entry point as a child process and waits for its `ready` line. */
 export function startRuntimeProcess(
@@ -23,7 +25,7 @@ export function startRuntimeProcess(
 ): Promise<RuntimeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: rootDir,
-    env: { ...process.env, HTTP_PORT: '0', WS_PORT: '0', DATA_DIR: ':memory:', ...env },
+    env: { ...process.env, HTTP_PORT: '0', WS_PORT: '0', WEB_PORT: '0', DATA_DIR: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -50,6 +52,7 @@ export function startRuntimeProcess(
         searchEndpoint: m[4] as string,
         sqsEndpoint: m[5] as string,
         sfnEndpoint: m[6] as string,
+        webUrl: m[7] as string,
         child,
         output: () => output,
         stop: async (signal = 'SIGTERM') => {

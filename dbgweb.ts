@@ -1,0 +1,14 @@
+import { chromium } from 'playwright-core';
+const web = process.argv[2]!;
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const p = await b.newPage();
+p.on('console', (m) => console.log('console', m.type(), m.text()));
+p.on('pageerror', (e) => console.log('pageerror', e.message));
+p.on('requestfailed', (r) => console.log('failed', r.url(), r.failure()?.errorText));
+await p.goto(web);
+await p.getByTestId('username').fill('dbg' + Date.now().toString(36));
+await p.getByTestId('password').fill('a long enough password');
+await p.getByTestId('register').click();
+await p.waitForTimeout(4000);
+console.log('me', await p.getByTestId('me').textContent(), 'error', await p.getByTestId('error').textContent(), 'status', await p.getByTestId('status').textContent());
+await b.close();
