@@ -5,7 +5,8 @@ export const username = z
   .string()
   .trim()
   .transform((s) => s.toLowerCase())
-  .pipe(z.string().regex(/^[a-z0-9_.]{3,32}$/, 'must be 3-32 characters of a-z, 0-9, _ and .'));
+  .pipe(z.string().regex(/^[a-z0-9_.]{3,32}$/, 'must be 3-32 characters of a-z, 0-9, _ and .'))
+  .meta({ description: 'Lower-cased, then 3-32 characters of a-z, 0-9, _ and .', examples: ['alice'] });
 
 export const password = z.string().min(8).max(128);
 export const displayName = z.string().trim().min(1).max(64);
