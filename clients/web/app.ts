@@ -31,6 +31,7 @@ let shown = new Map<number, Message>();
 let readBy = new Map<string, number>();
 const names = new Map<string, string>();
 let lastTypingSent = 0;
+let searches = 0;
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
 
 function showError(err: unknown): void {
@@ -260,9 +261,12 @@ $('search-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const q = $<HTMLInputElement>('search').value.trim();
   if (!client || !q) return;
+  // Only the latest search renders: an older answer arriving late must not replace it.
+  const search = ++searches;
   client.http
     .searchUsers(q)
     .then((users) => {
+      if (search !== searches) return;
       const list = $('search-results');
       list.replaceChildren();
       for (const u of users.filter((x) => x.userId !== client?.user.userId)) {
