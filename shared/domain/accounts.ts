@@ -33,13 +33,14 @@ export async function register(input: {
     bio: '',
     version: 1,
     status: 'active',
+    tokenVersion: 0,
     passwordHash: await hashPassword(input.password),
     createdAt: now,
     updatedAt: now,
   };
   const result = await withRetry(() => createUser(item));
   if (!result.ok) throw new ConflictError('username_taken', `Username "${input.username}" is taken`);
-  return { user: toUser(item), ...(await issueToken(item.userId)) };
+  return { user: toUser(item), ...(await issueToken(item.userId, 0)) };
 }
 
 /** Checks a password in constant time whether or not the user exists, and issues a token. */
@@ -47,7 +48,7 @@ export async function login(input: { username: string; password: string }): Prom
   const item = await getUserByUsername(input.username);
   const ok = await verifyPassword(input.password, item?.passwordHash ?? (await dummyHash()));
   if (!item || !ok || item.status !== 'active') throw new InvalidCredentialsError();
-  return { user: toUser(item), ...(await issueToken(item.userId)) };
+  return { user: toUser(item), ...(await issueToken(item.userId, item.tokenVersion ?? 0)) };
 }
 
 /** The caller's own account; 404 once it is gone. */

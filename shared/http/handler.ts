@@ -21,6 +21,11 @@ export interface RouteOptions {
   readonly public?: boolean;
   /** Lets a closing or closed account in (to follow its own deletion); every other route refuses it. */
   readonly allowClosingAccount?: boolean;
+  /**
+   * The body carries a password or the answer a token: an `Idempotency-Key` is accepted but no record
+   * is kept (Powertools would store the response and a fast hash of the body).
+   */
+  readonly handlesCredentials?: boolean;
 }
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -63,10 +68,12 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
         throw err;
       }
     };
-    if (!key || !MUTATING.has(method)) return execute();
+    // No record for anonymous callers: they have no scope of their own, and the public routes (register,
+    // login) answer with a live token and carry a password, neither of which may be stored at rest.
+    if (!key || !MUTATING.has(method) || !userId || options.handlesCredentials) return execute();
     return runIdempotent(
       {
-        scope: `${userId || 'public'}#${key}`,
+        scope: `${userId}#${key}`,
         payload: { route: event.routeKey, params: event.pathParameters ?? {}, body: event.body ?? '' },
         run: execute,
       },

@@ -7,6 +7,10 @@ export interface AuthorizerContext {
   userId?: string;
   /** Status of the caller's account when the token verified. */
   accountStatus?: string;
+  /** The verified token's id (`jti`), version and expiry (epoch seconds): what logout revokes. */
+  tokenId?: string;
+  tokenVersion?: number;
+  tokenExpiresAt?: number;
   denyReason?: string;
   /** The authorizer could not check the account; the request gets 503. */
   unavailable?: boolean;

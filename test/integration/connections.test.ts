@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CONNECTION_TTL_SECONDS,
   listUserConnections,
+  maxConnectionsPerUser,
   saveConnection,
 } from '#shared/data/connections-repo.js';
 import { pushToUsers } from '#shared/domain/push.js';
@@ -30,11 +31,11 @@ describe('WebSocket connection records', () => {
     expect(conn?.connectionId).toBe(connectionId);
     const items = await scanAll('connections');
     const meta = items.find((i) => i.connectionId === connectionId);
-    const list = items.find((i) => i.pk === `USER#${userId}`);
+    const slots = items.filter((i) => i.pk === `USER#${userId}`);
     expect(meta).toMatchObject({ userId });
-    expect(Object.keys(list?.conns ?? {})).toEqual([connectionId]);
+    expect(slots.map((s) => s.connectionId)).toEqual([connectionId]);
     const horizon = Math.ceil(Date.now() / 1000) + CONNECTION_TTL_SECONDS;
-    for (const ttl of [meta?.expiresAt, list?.expiresAt, list?.conns[connectionId].expiresAt]) {
+    for (const ttl of [meta?.expiresAt, slots[0]?.expiresAt]) {
       expect(ttl).toBeGreaterThan(Date.now() / 1000);
       expect(ttl).toBeLessThanOrEqual(horizon);
     }
@@ -42,7 +43,38 @@ describe('WebSocket connection records', () => {
     expect(await listUserConnections(userId)).toEqual([]);
     const after = await scanAll('connections');
     expect(after.filter((i) => i.connectionId === connectionId)).toEqual([]);
-    expect(after.find((i) => i.pk === `USER#${userId}`)?.conns).toEqual({});
+    expect(after.filter((i) => i.pk === `USER#${userId}`)).toEqual([]);
+  });
+
+  it('caps one user at MAX_CONNECTIONS_PER_USER live connections, each in its own small item', async () => {
+    const userId = unique('user');
+    const bystander = unique('user');
+    const max = maxConnectionsPerUser();
+    const ids = Array.from({ length: max + 5 }, () => `${unique('c')}=`);
+    // All at once: the cap holds under a race, and the refused ones write nothing.
+    const results = await Promise.all(ids.map((id) => connect(wsEvent('$connect', id, userId))));
+    const statuses = results.map((r) => (r as { statusCode: number }).statusCode);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(max);
+    expect(statuses.filter((s) => s !== 200).every((s) => s === 429 || s === 503)).toBe(true);
+    expect(await listUserConnections(userId)).toHaveLength(max);
+    // Another user is not affected by this user's cap.
+    expect(await connect(wsEvent('$connect', `${unique('c')}=`, bystander))).toMatchObject({ statusCode: 200 });
+    // One closed connection frees one place.
+    const [first] = await listUserConnections(userId);
+    await disconnect(wsEvent('$disconnect', first?.connectionId as string));
+    expect(await connect(wsEvent('$connect', `${unique('c')}=`, userId))).toMatchObject({ statusCode: 200 });
+    expect(await connect(wsEvent('$connect', `${unique('c')}=`, userId))).toMatchObject({ statusCode: 429 });
+  });
+
+  it('never lists a connection past its token expiry, so nothing is pushed to it', async () => {
+    const userId = unique('user');
+    await saveConnection({
+      connectionId: `${unique('c')}=`,
+      userId,
+      connectedAt: new Date().toISOString(),
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
+    expect(await listUserConnections(userId)).toEqual([]);
   });
 
   it('refuses $connect without an authorizer verdict', async () => {
