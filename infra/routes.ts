@@ -90,7 +90,18 @@ export const httpRoutes: HttpRouteSpec[] = [
     public: true,
     signsTokens: true,
     memorySize: 1024,
-    tables: { users: 'read', usernames: 'read' },
+    // Failed logins are throttled per username and per source address (rate-limit buckets).
+    tables: { users: 'read', usernames: 'read', rateLimits: 'readWrite' },
+  },
+  { route: 'POST /auth/logout', entry: 'http/auth-logout', tables: { users: 'readWrite' } },
+  {
+    route: 'POST /auth/password',
+    entry: 'http/auth-password',
+    signsTokens: true,
+    memorySize: 1024,
+    // Revokes every token of the account and closes its open sockets.
+    pushes: true,
+    tables: { users: 'readWrite', rateLimits: 'readWrite', connections: 'readWrite' },
   },
   { route: 'GET /me', entry: 'http/me-get', tables: { users: 'read' } },
   { route: 'PATCH /me', entry: 'http/me-update', tables: { users: 'readWrite' } },
@@ -199,36 +210,49 @@ export const httpRoutes: HttpRouteSpec[] = [
   { route: '$default', entry: 'http/not-found', public: true },
 ];
 
+/**
+ * Every frame re-checks its session (the account's status, token version and revoked tokens) and
+ * closes a connection whose session ended (shared/ws/session.ts).
+ */
+const session = { pushes: true, tables: { users: 'read', connections: 'readWrite' } } as const;
+
 /** WebSocket routes; route selection is on `$request.body.action`. */
 export const wsRoutes: WsRouteSpec[] = [
-  { routeKey: '$connect', entry: 'ws/connect', tables: { connections: 'write' } },
+  // At the per-user cap, `$connect` asks `@connections` whether the recorded connections still live.
+  { routeKey: '$connect', entry: 'ws/connect', pushes: true, tables: { connections: 'readWrite' } },
   { routeKey: '$disconnect', entry: 'ws/disconnect', tables: { connections: 'readWrite' } },
-  { routeKey: '$default', entry: 'ws/default', returnResponse: true },
-  { routeKey: 'ping', entry: 'ws/ping', returnResponse: true },
-  { routeKey: 'sendMessage', entry: 'ws/send-message', ...messaging },
+  { routeKey: '$default', entry: 'ws/default', returnResponse: true, ...session },
+  { routeKey: 'ping', entry: 'ws/ping', returnResponse: true, ...session },
+  {
+    routeKey: 'sendMessage',
+    entry: 'ws/send-message',
+    ...messaging,
+    tables: { ...messaging.tables, ...session.tables },
+  },
   {
     routeKey: 'markRead',
     entry: 'ws/mark-read',
     pushes: true,
     tables: {
       ...frameLimit,
+      ...session.tables,
       conversations: 'read',
       members: 'read',
       userConversations: 'readWrite',
-      connections: 'readWrite',
     },
   },
   {
     routeKey: 'typing',
     entry: 'ws/typing',
     pushes: true,
-    tables: { ...frameLimit, conversations: 'read', members: 'read', connections: 'readWrite' },
+    tables: { ...frameLimit, ...session.tables, conversations: 'read', members: 'read' },
   },
   {
     routeKey: 'sync',
     entry: 'ws/sync',
     returnResponse: true,
-    tables: { ...frameLimit, conversations: 'read', members: 'read', messages: 'read' },
+    pushes: true,
+    tables: { ...frameLimit, ...session.tables, conversations: 'read', members: 'read', messages: 'read' },
   },
 ];
 

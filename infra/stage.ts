@@ -1,6 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
+import { type AbuseLimits, DEFAULT_ABUSE_LIMITS } from '#shared/config/abuse-limits.js';
+import { DEFAULT_MAX_CONNECTIONS_PER_USER } from '#shared/data/connections-repo.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '#shared/config/rate-limits.js';
 
 /** Settings that differ between deployment stages, chosen with `-c stage=dev|prod`. */
@@ -15,6 +17,10 @@ export interface StageConfig {
   readonly search: { readonly dataNodes: number; readonly instanceType: string; readonly volumeGb: number };
   /** Per-user send and per-connection frame limits (token buckets). */
   readonly rateLimits: RateLimits;
+  /** Login throttling, password-hash concurrency and spam limits (docs/abuse-limits.md). */
+  readonly abuseLimits: AbuseLimits;
+  /** Open WebSocket connections per user; more are refused at the upgrade with 429. */
+  readonly maxConnectionsPerUser: number;
 }
 
 const stages: Record<string, StageConfig> = {
@@ -26,6 +32,8 @@ const stages: Record<string, StageConfig> = {
     throttle: { rateLimit: 200, burstLimit: 400 },
     search: { dataNodes: 1, instanceType: 't3.small.search', volumeGb: 10 },
     rateLimits: DEFAULT_RATE_LIMITS,
+    abuseLimits: DEFAULT_ABUSE_LIMITS,
+    maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
   },
   prod: {
     name: 'prod',
@@ -35,6 +43,8 @@ const stages: Record<string, StageConfig> = {
     throttle: { rateLimit: 2000, burstLimit: 4000 },
     search: { dataNodes: 2, instanceType: 'm6g.large.search', volumeGb: 50 },
     rateLimits: DEFAULT_RATE_LIMITS,
+    abuseLimits: DEFAULT_ABUSE_LIMITS,
+    maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
   },
 };
 

@@ -3,8 +3,10 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { ABUSE_LIMIT_ENV } from '#shared/config/abuse-limits.js';
 import { RATE_LIMIT_ENV } from '#shared/config/rate-limits.js';
 import { startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
+import { protectDataDir } from './data-dir.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
@@ -55,7 +57,10 @@ const WS_STAGE = 'local';
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const persistent = options.dataDir !== ':memory:';
   const dataDir = persistent ? resolve(options.dataDir) : undefined;
-  if (dataDir) await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
+  if (dataDir) {
+    await protectDataDir(dataDir);
+    await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
+  }
 
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -75,10 +80,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       cachedTemplate(options.rootDir),
     ]);
     const topology = readTopology(template);
+    // The functions' key pair: the engines accept any, but the local `@connections` API checks its
+    // signature, so only the runtime's own functions (or whoever is given the secret) can push or close.
+    const credentials = {
+      accessKeyId: 'local',
+      secretAccessKey: process.env.LOCAL_SECRET_ACCESS_KEY ?? randomBytes(24).toString('hex'),
+    };
     const sdkEnv = {
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
@@ -94,7 +105,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     const lambdas = new LocalLambdas(topology, options.rootDir);
     // The management API lives on the WebSocket front, so it starts before any handler is loaded.
-    const ws = await startWsFront(topology.ws, lambdas, options.wsPort, WS_STAGE);
+    const ws = await startWsFront(topology.ws, lambdas, options.wsPort, WS_STAGE, { credentials });
     stops.push(() => ws.close());
     const machines = readStateMachines(template);
     const executions = new LocalExecutions(machines, (functionId, input) =>
@@ -118,7 +129,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
         // Rate limits may be changed for a local run, as `-c` context changes them for a deployment.
         ...Object.fromEntries(
-          Object.values(RATE_LIMIT_ENV).flatMap((name) => {
+          [...Object.values(RATE_LIMIT_ENV), ...Object.values(ABUSE_LIMIT_ENV), 'MAX_CONNECTIONS_PER_USER'].flatMap((name) => {
             const value = process.env[name];
             return value ? [[name, value]] : [];
           }),

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { saveConnection } from '#shared/data/connections-repo.js';
+import { openConnection } from '#shared/domain/sessions.js';
 import { logger } from '#shared/logger.js';
 import type { WsEvent } from '#shared/ws/handler.js';
 
@@ -15,10 +15,11 @@ export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> 
   const connectedAt = new Date(event.requestContext.connectedAt ?? Date.now()).toISOString();
   const tokenExpiresAt = Number(auth.tokenExpiresAt);
   try {
-    const saved = await saveConnection({
+    const saved = await openConnection({
       connectionId,
       userId,
       connectedAt,
+      tokenId: auth.tokenId === undefined ? undefined : String(auth.tokenId),
       expiresAt: Number.isFinite(tokenExpiresAt) && tokenExpiresAt > 0 ? tokenExpiresAt : undefined,
     });
     if (!saved.ok) return { statusCode: 429 };

@@ -1,4 +1,6 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { abuseLimits } from '../config/abuse-limits.js';
+import { ThrottledError } from '../errors.js';
 
 /** scrypt cost parameters; configurable so tests and benchmarks can state what they measure. */
 export interface KdfParams {
@@ -16,7 +18,38 @@ export const kdfParams: KdfParams = {
   keyLength: 32,
 };
 
+/**
+ * Bounds the scrypt work of one process: at most `hashConcurrency` hashes run (each holds a libuv pool
+ * thread and 32 MiB), at most `hashQueue` wait, and anything past that is refused at once with 429, so
+ * a login flood cannot queue every other request behind the KDF. Written here because it needs an
+ * immediate refusal when the queue is full, which the common limiter packages do not offer.
+ */
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  const { hashConcurrency, hashQueue } = abuseLimits();
+  if (hashing >= hashConcurrency) {
+    if (waiting.length >= hashQueue) throw new ThrottledError(1000, 'Too many logins at once, retry later');
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else {
+    hashing++;
+  }
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next waiter, or free it.
+    const next = waiting.shift();
+    if (next) next();
+    else hashing--;
+  }
+}
+
 function derive(password: string, salt: Buffer, params: KdfParams): Promise<Buffer> {
+  return withHashSlot(() => deriveNow(password, salt, params));
+}
+
+function deriveNow(password: string, salt: Buffer, params: KdfParams): Promise<Buffer> {
   const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r };
   return new Promise((resolve, reject) =>
     scrypt(password.normalize('NFKC'), salt, params.keyLength, options, (err, key) =>

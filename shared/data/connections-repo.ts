@@ -24,6 +24,8 @@ export interface ConnectionRecord {
   connectionId: string;
   userId: string;
   connectedAt: string;
+  /** The id of the token the connection was opened with (logout closes that token's connections). */
+  tokenId?: string;
 }
 
 export interface NewConnection extends ConnectionRecord {
@@ -41,6 +43,7 @@ interface SlotItem {
   userId: string;
   connectionId: string;
   connectedAt: string;
+  tokenId?: string;
   expiresAt: number;
 }
 
@@ -72,7 +75,7 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
   const max = deps.maxPerUser ?? maxConnectionsPerUser();
   const lifetimeEnd = Math.floor(Date.parse(record.connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
   const expiresAt = Math.min(record.expiresAt ?? lifetimeEnd, lifetimeEnd);
-  const { connectionId, userId, connectedAt } = record;
+  const { connectionId, userId, connectedAt, tokenId } = record;
   for (let attempt = 0; attempt < 5; attempt++) {
     const now = nowSeconds();
     const taken = new Set(
@@ -89,7 +92,7 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
             {
               Put: {
                 TableName: tableName,
-                Item: { ...slotKey(userId, slot), userId, connectionId, connectedAt, expiresAt },
+                Item: { ...slotKey(userId, slot), userId, connectionId, connectedAt, tokenId, expiresAt },
                 ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
                 ExpressionAttributeValues: { ':now': now },
               },
@@ -163,7 +166,12 @@ function live(slots: SlotItem[], now: number): ConnectionRecord[] {
   // TTL deletion is lazy; an entry past its expiry is a session that already ended.
   return slots
     .filter((s) => s.expiresAt > now)
-    .map((s) => ({ connectionId: s.connectionId, userId: s.userId, connectedAt: s.connectedAt }));
+    .map((s) => ({
+      connectionId: s.connectionId,
+      userId: s.userId,
+      connectedAt: s.connectedAt,
+      ...(s.tokenId ? { tokenId: s.tokenId } : {}),
+    }));
 }
 
 /** Every live connection of a user, read strongly consistently (one small Query). */

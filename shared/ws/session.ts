@@ -1,10 +1,8 @@
 import { sessionVerdict } from '../auth/authorize.js';
 import { getSessionState } from '../data/users-repo.js';
-import { closeConnection, pushToConnections } from '../domain/push.js';
-import { logger } from '../logger.js';
+import type { SessionEndReason } from '../domain/sessions.js';
 
-/** Why the server ended a WebSocket session; sent in a `sessionEnded` frame just before it closes. */
-export type SessionEndReason = 'token_expired' | 'token_revoked' | 'account_closed';
+export { endSession } from '../domain/sessions.js';
 
 /** What the `$connect` authorizer put in the connection's context (values may arrive as strings). */
 export interface ConnectionAuth {
@@ -33,15 +31,4 @@ export async function frameSessionEnded(auth: ConnectionAuth): Promise<SessionEn
   if (verdict.reason === 'Token expired') return 'token_expired';
   if (verdict.reason === 'Account does not exist') return 'account_closed';
   return 'token_revoked';
-}
-
-/**
- * Ends a session from the server side: a last `{"type":"sessionEnded","reason"}` frame, then the
- * connection is closed through `@connections` (see docs/sessions.md for the close codes).
- */
-export async function endSession(connectionId: string, reason: SessionEndReason): Promise<void> {
-  await pushToConnections([connectionId], { type: 'sessionEnded', reason });
-  await closeConnection(connectionId).catch((error) =>
-    logger.warn('closing an ended session failed', { connectionId, error: error as Error }),
-  );
 }

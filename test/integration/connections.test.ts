@@ -48,22 +48,33 @@ describe('WebSocket connection records', () => {
 
   it('caps one user at MAX_CONNECTIONS_PER_USER live connections, each in its own small item', async () => {
     const userId = unique('user');
-    const bystander = unique('user');
     const max = maxConnectionsPerUser();
-    const ids = Array.from({ length: max + 5 }, () => `${unique('c')}=`);
+    const record = () => ({ connectionId: `${unique('c')}=`, userId, connectedAt: new Date().toISOString() });
     // All at once: the cap holds under a race, and the refused ones write nothing.
-    const results = await Promise.all(ids.map((id) => connect(wsEvent('$connect', id, userId))));
-    const statuses = results.map((r) => (r as { statusCode: number }).statusCode);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(max);
-    expect(statuses.filter((s) => s !== 200).every((s) => s === 429 || s === 503)).toBe(true);
+    const results = await Promise.allSettled(Array.from({ length: max + 5 }, () => saveConnection(record())));
+    const saved = results.filter((r) => r.status === 'fulfilled' && r.value.ok).length;
+    expect(saved).toBe(max);
     expect(await listUserConnections(userId)).toHaveLength(max);
+    const items = (await scanAll('connections')).filter((i) => i.pk === `USER#${userId}`);
+    expect(items).toHaveLength(max);
+    expect(await saveConnection(record())).toEqual({ ok: false, reason: 'limit' });
     // Another user is not affected by this user's cap.
-    expect(await connect(wsEvent('$connect', `${unique('c')}=`, bystander))).toMatchObject({ statusCode: 200 });
+    expect(await saveConnection({ ...record(), userId: unique('user') })).toEqual({ ok: true });
     // One closed connection frees one place.
     const [first] = await listUserConnections(userId);
     await disconnect(wsEvent('$disconnect', first?.connectionId as string));
-    expect(await connect(wsEvent('$connect', `${unique('c')}=`, userId))).toMatchObject({ statusCode: 200 });
-    expect(await connect(wsEvent('$connect', `${unique('c')}=`, userId))).toMatchObject({ statusCode: 429 });
+    expect(await saveConnection(record())).toEqual({ ok: true });
+  });
+
+  it('frees places held by connections whose $disconnect never ran when a user reaches the cap', async () => {
+    const userId = unique('user');
+    // Records of connections the WebSocket front does not know (their $disconnect was lost).
+    for (let i = 0; i < maxConnectionsPerUser(); i++) {
+      await saveConnection({ connectionId: `${unique('lost')}=`, userId, connectedAt: new Date().toISOString() });
+    }
+    const connectionId = `${unique('c')}=`;
+    expect(await connect(wsEvent('$connect', connectionId, userId))).toMatchObject({ statusCode: 200 });
+    expect((await listUserConnections(userId)).map((c) => c.connectionId)).toEqual([connectionId]);
   });
 
   it('never lists a connection past its token expiry, so nothing is pushed to it', async () => {
