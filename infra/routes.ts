@@ -146,7 +146,10 @@ export const httpRoutes: HttpRouteSpec[] = [
     entry: 'http/groups-create',
     pushes: true,
     startsSagas: true,
+    // Groups per hour and invitations of non-friends are limited (docs/abuse-limits.md).
     tables: {
+      rateLimits: 'readWrite',
+      friendships: 'read',
       operations: 'readWrite',
       users: 'read',
       conversations: 'write',
@@ -165,6 +168,8 @@ export const httpRoutes: HttpRouteSpec[] = [
     entry: 'http/members-add',
     pushes: true,
     tables: {
+      rateLimits: 'readWrite',
+      friendships: 'read',
       users: 'read',
       conversations: 'readWrite',
       members: 'readWrite',

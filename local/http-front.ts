@@ -63,7 +63,8 @@ export async function startHttpFront(
       const verdict = await authorize(matched.route, event);
       if (verdict.status === 429) return sendThrottled(res, event.requestContext.requestId);
       if (verdict.status) {
-        const code = verdict.status === 401 ? 'unauthorized' : verdict.status === 403 ? 'forbidden' : 'internal';
+        const code =
+          verdict.status === 401 ? 'unauthorized' : verdict.status === 403 ? 'forbidden' : 'internal';
         return sendError(res, verdict.status, code, verdict.message, event.requestContext.requestId);
       }
       event.requestContext.authorizer = { lambda: verdict.context ?? {} };
@@ -74,7 +75,13 @@ export async function startHttpFront(
     } catch (err) {
       if (err instanceof LambdaThrottledError) return sendThrottled(res, event.requestContext.requestId);
       if (err instanceof LambdaTimeoutError) {
-        return sendError(res, 504, 'timeout', 'The request did not finish in time', event.requestContext.requestId);
+        return sendError(
+          res,
+          504,
+          'timeout',
+          'The request did not finish in time',
+          event.requestContext.requestId,
+        );
       }
       console.error(`local http front: ${matched.route.routeKey} failed:`, err);
       return sendError(res, 500, 'internal', 'Internal error', event.requestContext.requestId);
@@ -220,7 +227,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** An error the front answers itself, in the contract's error shape. */
-function sendError(res: ServerResponse, status: number, code: string, message: string, requestId = gatewayId()) {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  requestId = gatewayId(),
+) {
   send(res, status, { error: { code, message, requestId } });
 }
 

@@ -5,8 +5,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ABUSE_LIMIT_ENV } from '#shared/config/abuse-limits.js';
 import { RATE_LIMIT_ENV } from '#shared/config/rate-limits.js';
-import { startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
 import { protectDataDir } from './data-dir.js';
+import { startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
@@ -129,7 +129,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
         // Rate limits may be changed for a local run, as `-c` context changes them for a deployment.
         ...Object.fromEntries(
-          [...Object.values(RATE_LIMIT_ENV), ...Object.values(ABUSE_LIMIT_ENV), 'MAX_CONNECTIONS_PER_USER'].flatMap((name) => {
+          [
+            ...Object.values(RATE_LIMIT_ENV),
+            ...Object.values(ABUSE_LIMIT_ENV),
+            'MAX_CONNECTIONS_PER_USER',
+          ].flatMap((name) => {
             const value = process.env[name];
             return value ? [[name, value]] : [];
           }),

@@ -12,7 +12,8 @@ export interface LocalCredentials {
 class Sha256 {
   private readonly hash;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    const key = typeof secret === 'string' || secret === undefined ? secret : Buffer.from(secret as ArrayBuffer);
+    const key =
+      typeof secret === 'string' || secret === undefined ? secret : Buffer.from(secret as ArrayBuffer);
     this.hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
   }
   update(data: string | ArrayBuffer | ArrayBufferView): void {
@@ -25,7 +26,8 @@ class Sha256 {
 
 /** How far a request's signing time may be from now; AWS allows 15 minutes. */
 const MAX_SKEW_MS = 15 * 60 * 1000;
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$/;
 
 /**
  * Checks an AWS Signature Version 4 on a request to the local `@connections` API, as IAM checks it on
@@ -42,7 +44,9 @@ export async function checkSigV4(
   const [, accessKeyId, , region, service, signedHeaders, signature] = match as unknown as string[];
   if (accessKeyId !== credentials.accessKeyId) return 'The security token included in the request is invalid';
   const amzDate = String(req.headers['x-amz-date'] ?? '');
-  const when = Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+  const when = Date.parse(
+    amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+  );
   if (!Number.isFinite(when) || Math.abs(Date.now() - when) > MAX_SKEW_MS) return 'Signature expired';
   const headers: Record<string, string> = {};
   for (const name of (signedHeaders as string).split(';')) {

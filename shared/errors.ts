@@ -66,7 +66,11 @@ export class PayloadTooLargeError extends AppError {
 /** 415: the body is not JSON (`Content-Type` names another media type). */
 export class UnsupportedMediaTypeError extends AppError {
   constructor(contentType: string) {
-    super('unsupported_media_type', 415, `Content-Type must be application/json, got "${contentType.slice(0, 64)}"`);
+    super(
+      'unsupported_media_type',
+      415,
+      `Content-Type must be application/json, got "${contentType.slice(0, 64)}"`,
+    );
   }
 }
 

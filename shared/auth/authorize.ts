@@ -1,9 +1,7 @@
 import { getSessionState, type SessionState, type UserStatus } from '../data/users-repo.js';
 import { type TokenClaims, verifyToken } from './tokens.js';
 
-export type AccountVerdict =
-  | ({ ok: true; status: UserStatus } & TokenClaims)
-  | { ok: false; reason: string };
+export type AccountVerdict = ({ ok: true; status: UserStatus } & TokenClaims) | { ok: false; reason: string };
 
 /**
  * Whether a verified token still holds against its account: the account exists, the token was issued

@@ -19,8 +19,8 @@ export interface AbuseLimits {
   readonly pendingFriendRequests: number;
   /** Groups one user may create (a bucket: `burst` at once, refilled at `ratePerSecond`). */
   readonly groupsCreated: RateLimit;
-  /** Users who are not the inviter's friends that one user may add to groups (creation or add). */
-  readonly nonFriendInvites: RateLimit;
+  /** Users who are not the inviter's friends that one user may add to groups per hour (creation or add). */
+  readonly nonFriendInvitesPerHour: number;
 }
 
 const HOUR = 3600;
@@ -28,7 +28,7 @@ const HOUR = 3600;
 /**
  * Defaults: 10 login attempts per username then 1 per 30 s; 60 per source then 2/s; 4 hashes at once
  * with 32 waiting; 100 pending outgoing requests; 20 groups per hour; 200 non-friend invitations per
- * hour with bursts of 200.
+ * hour (a fixed window).
  */
 export const DEFAULT_ABUSE_LIMITS: AbuseLimits = {
   loginPerUsername: { ratePerSecond: 1 / 30, burst: 10 },
@@ -37,7 +37,7 @@ export const DEFAULT_ABUSE_LIMITS: AbuseLimits = {
   hashQueue: 32,
   pendingFriendRequests: 100,
   groupsCreated: { ratePerSecond: 20 / HOUR, burst: 20 },
-  nonFriendInvites: { ratePerSecond: 200 / HOUR, burst: 200 },
+  nonFriendInvitesPerHour: 200,
 };
 
 /** The environment variables that carry the limits; the local runtime passes its own values through. */
@@ -51,8 +51,7 @@ export const ABUSE_LIMIT_ENV = {
   pendingFriendRequests: 'MAX_PENDING_FRIEND_REQUESTS',
   groupsRate: 'GROUPS_PER_SECOND',
   groupsBurst: 'GROUPS_BURST',
-  invitesRate: 'NON_FRIEND_INVITES_PER_SECOND',
-  invitesBurst: 'NON_FRIEND_INVITES_BURST',
+  invitesPerHour: 'NON_FRIEND_INVITES_PER_HOUR',
 } as const;
 
 /** Turns limits into their environment variables. */
@@ -68,8 +67,7 @@ export function abuseLimitEnvironment(limits: AbuseLimits): Record<string, strin
     [e.pendingFriendRequests]: String(limits.pendingFriendRequests),
     [e.groupsRate]: String(limits.groupsCreated.ratePerSecond),
     [e.groupsBurst]: String(limits.groupsCreated.burst),
-    [e.invitesRate]: String(limits.nonFriendInvites.ratePerSecond),
-    [e.invitesBurst]: String(limits.nonFriendInvites.burst),
+    [e.invitesPerHour]: String(limits.nonFriendInvitesPerHour),
   };
 }
 
@@ -98,7 +96,7 @@ export function readAbuseLimits(env: NodeJS.ProcessEnv = process.env): AbuseLimi
     hashQueue: whole(positive(env, e.hashQueue, d.hashQueue)),
     pendingFriendRequests: whole(positive(env, e.pendingFriendRequests, d.pendingFriendRequests)),
     groupsCreated: bucket(e.groupsRate, e.groupsBurst, d.groupsCreated),
-    nonFriendInvites: bucket(e.invitesRate, e.invitesBurst, d.nonFriendInvites),
+    nonFriendInvitesPerHour: whole(positive(env, e.invitesPerHour, d.nonFriendInvitesPerHour)),
   };
 }
 

@@ -56,7 +56,10 @@ interface Deps {
 
 const USER_PREFIX = 'USER#';
 const SLOT_PREFIX = 'SLOT#';
-const slotKey = (userId: string, slot: number) => ({ pk: `${USER_PREFIX}${userId}`, sk: `${SLOT_PREFIX}${slot}` });
+const slotKey = (userId: string, slot: number) => ({
+  pk: `${USER_PREFIX}${userId}`,
+  sk: `${SLOT_PREFIX}${slot}`,
+});
 const metaKey = (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'META' });
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** Users whose connections are read at once by a fan-out. */

@@ -210,7 +210,8 @@ export async function revokeToken(
         UpdateExpression: full
           ? 'SET revokedTokens = :revoked, revocations = :next, tokenVersion = :version'
           : 'SET revokedTokens = :revoked, revocations = :next',
-        ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(revocations) OR revocations = :seen)',
+        ConditionExpression:
+          'attribute_exists(userId) AND (attribute_not_exists(revocations) OR revocations = :seen)',
         ExpressionAttributeValues: {
           ':revoked': revoked,
           ':next': seen + 1,
@@ -247,7 +248,13 @@ export async function replacePassword(
           'SET passwordHash = :hash, tokenVersion = if_not_exists(tokenVersion, :zero) + :one, updatedAt = :now REMOVE revokedTokens',
         ConditionExpression: 'attribute_exists(userId) AND #status = :active',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':hash': passwordHash, ':zero': 0, ':one': 1, ':now': now, ':active': 'active' },
+        ExpressionAttributeValues: {
+          ':hash': passwordHash,
+          ':zero': 0,
+          ':one': 1,
+          ':now': now,
+          ':active': 'active',
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );

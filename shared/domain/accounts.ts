@@ -14,9 +14,8 @@ import {
 import { ConflictError, InvalidCredentialsError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { RetryableError, withRetry } from '../retry.js';
 import { limitLoginAttempts, limitPasswordChecks } from './login-throttle.js';
-import { endSessionsOf } from './sessions.js';
-import { newId } from './ids.js';
 import { type Operation, startOperation } from './operations.js';
+import { endSessionsOf } from './sessions.js';
 import { type PublicProfile, toPublicProfile, toUser, type User } from './users.js';
 
 export interface Session extends IssuedToken {
@@ -51,7 +50,10 @@ export async function register(input: {
  * Checks a password in constant time whether or not the user exists, and issues a token. Attempts are
  * throttled per username and per source address before any hashing (429 `throttled`).
  */
-export async function login(input: { username: string; password: string }, sourceIp?: string): Promise<Session> {
+export async function login(
+  input: { username: string; password: string },
+  sourceIp?: string,
+): Promise<Session> {
   await limitLoginAttempts(input.username, sourceIp);
   const item = await getUserByUsername(input.username);
   const ok = await verifyPassword(input.password, item?.passwordHash ?? (await dummyHash()));
@@ -96,7 +98,8 @@ export async function deleteAccount(userId: string): Promise<Operation> {
   const item = await getUser(userId);
   if (item?.status !== 'active') throw new NotFoundError('User not found');
   return startOperation({
-    operationId: newId('op'),
+    // One id per account: concurrent DELETE /me requests all find the same operation and one saga.
+    operationId: `op_delete_${userId}`,
     type: 'deleteAccount',
     userId,
     input: { userId },
@@ -138,7 +141,11 @@ export async function changePassword(
   const item = await getUser(userId);
   if (item?.status !== 'active') throw new UnauthorizedError('Account is not active');
   if (!(await verifyPassword(input.currentPassword, item.passwordHash))) throw new InvalidCredentialsError();
-  const updated = await replacePassword(userId, await hashPassword(input.newPassword), new Date().toISOString());
+  const updated = await replacePassword(
+    userId,
+    await hashPassword(input.newPassword),
+    new Date().toISOString(),
+  );
   if (!updated) throw new UnauthorizedError('Account is not active');
   await endSessionsOf(userId, 'token_revoked');
   return { user: toUser(updated), ...(await issueToken(userId, updated.tokenVersion ?? 0)) };

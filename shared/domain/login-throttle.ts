@@ -21,5 +21,6 @@ export async function limitLoginAttempts(username: string, sourceIp: string | un
 /** Password checks by an authenticated user (password change), in the same per-account bucket as logins. */
 export async function limitPasswordChecks(userId: string): Promise<void> {
   const result = await takeToken(`login-account#${userId}`, abuseLimits().loginPerUsername);
-  if (!result.allowed) throw new ThrottledError(result.retryAfterMs, 'Too many password attempts, retry later');
+  if (!result.allowed)
+    throw new ThrottledError(result.retryAfterMs, 'Too many password attempts, retry later');
 }

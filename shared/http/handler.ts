@@ -100,7 +100,10 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
     if (remaining <= 0) return core(event, context);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RequestTimeoutError()), Math.max(100, remaining - TIMEOUT_MARGIN_MS));
+      timer = setTimeout(
+        () => reject(new RequestTimeoutError()),
+        Math.max(100, remaining - TIMEOUT_MARGIN_MS),
+      );
     });
     return Promise.race([core(event, context), deadline]).finally(() => clearTimeout(timer));
   };

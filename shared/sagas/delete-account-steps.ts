@@ -134,7 +134,10 @@ export async function freeUsername({ userId }: DeleteAccountInput): Promise<void
   }
 }
 
-/** Leaves a tombstone: no profile data, no password, status `deleted`. */
+/**
+ * Leaves a tombstone: no profile data, no username (it is free for someone else), no password or
+ * token state, status `deleted`.
+ */
 export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
   try {
     await ddb.send(
@@ -142,7 +145,7 @@ export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
         TableName: t().users,
         Key: { userId },
         UpdateExpression:
-          'SET #status = :deleted, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash',
+          'SET #status = :deleted, username = :empty, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash, revokedTokens',
         ConditionExpression: '#status = :deleting',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -167,5 +170,5 @@ export async function complete({ operationId }: DeleteAccountInput): Promise<voi
 
 /** The operation is `failed`; the account stays `deleting` and the reconciler resumes it. */
 export async function recordFailure({ operationId, error }: DeleteAccountInput): Promise<void> {
-  await setOperationStatus(operationId, 'failed', describeError(error), ['running']);
+  await setOperationStatus(operationId, 'failed', describeError(operationId, error), ['running']);
 }

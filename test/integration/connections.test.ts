@@ -70,7 +70,11 @@ describe('WebSocket connection records', () => {
     const userId = unique('user');
     // Records of connections the WebSocket front does not know (their $disconnect was lost).
     for (let i = 0; i < maxConnectionsPerUser(); i++) {
-      await saveConnection({ connectionId: `${unique('lost')}=`, userId, connectedAt: new Date().toISOString() });
+      await saveConnection({
+        connectionId: `${unique('lost')}=`,
+        userId,
+        connectedAt: new Date().toISOString(),
+      });
     }
     const connectionId = `${unique('c')}=`;
     expect(await connect(wsEvent('$connect', connectionId, userId))).toMatchObject({ statusCode: 200 });

@@ -45,7 +45,8 @@ export default async function setup(project: TestProject) {
   const runtime = await startRuntimeProcess({
     TOKEN_SECRET,
     LOCAL_SECRET_ACCESS_KEY,
-    SEND_BURST: process.env.SEND_BURST ?? '120' });
+    SEND_BURST: process.env.SEND_BURST ?? '120',
+  });
   const template = await cachedTemplate(fileURLToPath(new URL('../..', import.meta.url)));
   const topology = readTopology(template);
   const sqs = new SQSClient({
