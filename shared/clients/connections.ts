@@ -15,8 +15,9 @@ let client: ApiGatewayManagementApiClient | undefined;
 export function connectionsClient(): ApiGatewayManagementApiClient {
   client ??= new ApiGatewayManagementApiClient({
     endpoint: config().wsCallbackUrl,
-    // One retry: a push is at-least-once already, and a second slow attempt would double the wait.
-    maxAttempts: 2,
+    // No retry: a refused or slow push (a full client buffer) would only wait again; pushes are best
+    // effort and clients catch up with `sync`.
+    maxAttempts: 1,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 1_000,
       requestTimeout: PUSH_TIMEOUT_MS,

@@ -1,7 +1,6 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
-import { RetryableError } from '../retry.js';
 import { cancellationReasons } from './transactions.js';
 
 /** API Gateway closes a WebSocket after at most two hours; no connection item outlives that. */
@@ -71,7 +70,8 @@ export type SaveConnectionResult = { ok: true } | { ok: false; reason: 'limit' }
  * Records a live connection in a free slot of its user (at most `maxPerUser` slots, so one user's
  * connections are a handful of small items, none rewritten by another connect) and in its own item
  * (connection to user, slot), atomically, both with a TTL. A slot whose entry expired counts as free.
- * `limit` when every slot holds a live connection: the caller refuses the upgrade.
+ * `limit` when every slot holds a live connection, or when the user's own concurrent connects kept
+ * taking the free slots first: the caller refuses the upgrade (429).
  */
 export async function saveConnection(record: NewConnection, deps: Deps = {}): Promise<SaveConnectionResult> {
   const { client = defaultClient, tableName = config().tables.connections } = deps;
@@ -79,7 +79,9 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
   const lifetimeEnd = Math.floor(Date.parse(record.connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
   const expiresAt = Math.min(record.expiresAt ?? lifetimeEnd, lifetimeEnd);
   const { connectionId, userId, connectedAt, tokenId } = record;
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    // Lost a race for a slot: another connect of the same user took it. Jitter, then look again.
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
     const now = nowSeconds();
     const taken = new Set(
       (await querySlots(client, tableName, userId)).filter((s) => s.expiresAt > now).map((s) => s.sk),
@@ -114,7 +116,8 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
       if (!cancellationReasons(err)) throw err;
     }
   }
-  throw new RetryableError('Could not record the connection: its user connects too fast');
+  // Only one user's own burst of connects races like this: refuse it as over the cap, not as a 5xx.
+  return { ok: false, reason: 'limit' };
 }
 
 /** Removes a connection from both places; a connection already gone is not an error. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { api, UpgradeRefused, WsClient, wsUrl } from '../support/clients.js';
 import { signUp } from '../support/e2e-users.js';
@@ -12,7 +12,7 @@ const secret = () => new TextEncoder().encode(process.env.TOKEN_SECRET as string
 
 /** A token signed with the runtime's own key, with claims chosen by the test. */
 async function mint(claims: { sub?: unknown; exp?: number; jti?: string; ver?: number }) {
-  const jwt = new SignJWT({ ...claims })
+  const jwt = new SignJWT({ ...claims } as JWTPayload)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer('chat-backend')
     .setAudience('chat-clients')
@@ -166,7 +166,8 @@ describe('sessions end when they should', () => {
     const me = await signUp('del');
     const client = await connect(me.token);
     expect((await api('/me', { method: 'DELETE', token: me.token })).status).toBe(202);
-    while ((await api('/me', { token: me.token })).status === 200) await new Promise((r) => setTimeout(r, 50));
+    while ((await api('/me', { token: me.token })).status === 200)
+      await new Promise((r) => setTimeout(r, 50));
     const requestId = randomUUID();
     if (client.socket.readyState === client.socket.OPEN) client.send({ action: 'ping', requestId });
     await closed(client);
@@ -179,7 +180,10 @@ describe('the local @connections API', () => {
     const me = await signUp('iam');
     await connect(me.token);
     const base = wsUrl().replace(/^ws/, 'http');
-    const unsigned = await fetch(`${base}/@connections/anything`, { method: 'POST', body: '{"type":"spoof"}' });
+    const unsigned = await fetch(`${base}/@connections/anything`, {
+      method: 'POST',
+      body: '{"type":"spoof"}',
+    });
     expect(unsigned.status).toBe(403);
     const forged = await fetch(`${base}/@connections/anything`, {
       method: 'POST',
