@@ -75,7 +75,15 @@ const befriending = {
 
 /** Every HTTP route of the public contract, each served by its own function. */
 export const httpRoutes: HttpRouteSpec[] = [
-  { route: 'GET /health', entry: 'http/health', public: true, tables: { users: 'read' } },
+  // Probes DynamoDB, the search domain and the send queue.
+  {
+    route: 'GET /health',
+    entry: 'http/health',
+    public: true,
+    search: 'query',
+    enqueuesSends: true,
+    tables: { users: 'read' },
+  },
   {
     route: 'POST /auth/register',
     entry: 'http/auth-register',

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ABUSE_LIMIT_ENV } from '#shared/config/abuse-limits.js';
 import { RATE_LIMIT_ENV } from '#shared/config/rate-limits.js';
 import { protectDataDir } from './data-dir.js';
-import { startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
+import { type RunningEngine, startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
+import { supervise } from './engines/supervisor.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
@@ -73,10 +75,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return engine;
     };
     // The engines start while the template is synthesized (or read from its cache).
+    // Without a data directory the index still lives in a directory of this run, so that a restarted
+    // OpenSearch comes back with what it had.
+    const searchData = dataDir ? join(dataDir, 'opensearch') : await mkdtemp(join(tmpdir(), 'chat-search-'));
+    if (!dataDir) stops.push(() => rm(searchData, { recursive: true, force: true }));
+    // Queues are re-created after ElasticMQ restarts (it keeps them in memory); a template is needed.
+    let queuesOf: (() => Promise<unknown>) | undefined;
     const [dynamo, sqs, search, template] = await Promise.all([
-      startDynamoDbEngine({ dbPath: dataDir ? join(dataDir, 'dynamodb') : undefined }).then(started),
-      startElasticMq({}).then(started),
-      startOpenSearch({ dataPath: dataDir ? join(dataDir, 'opensearch') : undefined }).then(started),
+      // In memory, a restarted DynamoDB engine would come back empty: only a persistent one is restarted.
+      (dataDir
+        ? supervise({ start: (port) => startDynamoDbEngine({ dbPath: join(dataDir, 'dynamodb'), port }) })
+        : startDynamoDbEngine({})
+      ).then((engine: RunningEngine) => started(engine)),
+      supervise({
+        start: (port) => startElasticMq({ port }),
+        afterRestart: async () => {
+          await queuesOf?.();
+        },
+      }).then(started),
+      supervise({ start: (port) => startOpenSearch({ dataPath: searchData, port }) }).then(started),
       cachedTemplate(options.rootDir),
     ]);
     const topology = readTopology(template);
@@ -101,6 +118,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // sequencer held are on their conversation items; they get a wake-up once the pollers run.
     const sqsClient = new SQSClient({ endpoint: sqs.endpoint });
     const queues = await ensureQueues(sqsClient, template);
+    queuesOf = () => ensureQueues(sqsClient, template);
     const queueUrls = new Map([...queues].map(([id, q]) => [id, q.url]));
 
     const lambdas = new LocalLambdas(topology, options.rootDir);
