@@ -114,6 +114,7 @@ export class ChatStack extends Stack {
       if (spec.search === 'index') search.domain.grantReadWrite(fn);
       if (spec.drainsDeadLetters) search.deadLetterQueue.grantConsumeMessages(fn);
       if (spec.enqueuesSends) messaging.grantEnqueue(fn);
+      if (spec.probesSendQueue) messaging.queue.grant(fn, 'sqs:GetQueueAttributes');
       if (spec.startsSagas && sagas) {
         for (const machine of [sagas.createGroup, sagas.deleteAccount]) {
           machine.grantStartExecution(fn);

@@ -22,6 +22,8 @@ export interface FunctionSpec {
   readonly startsSagas?: boolean;
   /** Puts sends on the conversations' FIFO queue. */
   readonly enqueuesSends?: boolean;
+  /** Reads the send queue's attributes only (the health check): no permission to enqueue. */
+  readonly probesSendQueue?: boolean;
 }
 
 export interface HttpRouteSpec extends FunctionSpec {
@@ -81,7 +83,7 @@ export const httpRoutes: HttpRouteSpec[] = [
     entry: 'http/health',
     public: true,
     search: 'query',
-    enqueuesSends: true,
+    probesSendQueue: true,
     tables: { users: 'read' },
   },
   {

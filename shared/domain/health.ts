@@ -39,13 +39,18 @@ export async function checkDependencies(): Promise<DependencyReport> {
   const [database, search, sendQueue] = await Promise.all([
     probe(() => pingDatabase()),
     probe(async () => {
-      const res = await searchClient().cluster.health({}, { requestTimeout: PROBE_TIMEOUT_MS, maxRetries: 0 });
+      const res = await searchClient().cluster.health(
+        {},
+        { requestTimeout: PROBE_TIMEOUT_MS, maxRetries: 0 },
+      );
       if ((res.body as { status?: string }).status === 'red') throw new Error('cluster red');
     }),
     probe(async () => {
       const queueUrl = process.env[MESSAGE_QUEUE_URL_ENV];
       if (!queueUrl) throw new Error(`Missing environment variable ${MESSAGE_QUEUE_URL_ENV}`);
-      await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+      await sqsClient().send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+      );
     }),
   ]);
   return { database, search, sendQueue };

@@ -119,7 +119,8 @@ export async function removeSearchDocuments({ userId }: DeleteAccountInput): Pro
 /** Frees the username (only the guard that points at this user). */
 export async function freeUsername({ userId }: DeleteAccountInput): Promise<void> {
   const user = await getUser(userId);
-  if (!user) return;
+  // A tombstone has no username left: the guard was freed before it was written.
+  if (!user?.username) return;
   try {
     await ddb.send(
       new DeleteCommand({
