@@ -26,13 +26,14 @@ export interface AbuseLimits {
 const HOUR = 3600;
 
 /**
- * Defaults: 10 login attempts per username then 1 per 30 s; 60 per source then 2/s; 2 hashes at once
- * (half of libuv's default pool of 4, which file and DNS work share) with 256 waiting; 100 pending outgoing requests; 20 groups per hour; 200 non-friend invitations per
+ * Defaults: 10 login attempts per username then 1 per 30 s; 20 per source then 1/s; 2 hashes at once
+ * (half of libuv's default pool of 4, which file and DNS work share) with 256 waiting for at
+ * most 3 s; 100 pending outgoing requests; 20 groups per hour; 200 non-friend invitations per
  * hour (a fixed window).
  */
 export const DEFAULT_ABUSE_LIMITS: AbuseLimits = {
   loginPerUsername: { ratePerSecond: 1 / 30, burst: 10 },
-  loginPerSource: { ratePerSecond: 2, burst: 60 },
+  loginPerSource: { ratePerSecond: 1, burst: 20 },
   hashConcurrency: 2,
   hashQueue: 256,
   pendingFriendRequests: 100,
