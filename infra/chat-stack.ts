@@ -20,6 +20,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { abuseLimitEnvironment } from '#shared/config/abuse-limits.js';
 import { rateLimitEnvironment } from '#shared/config/rate-limits.js';
 import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
 import { ChatFunction } from './constructs/chat-function.js';
@@ -78,6 +79,8 @@ export class ChatStack extends Stack {
       ...target.searchEnvironment,
       ...messaging.environment(),
       ...rateLimitEnvironment(stage.rateLimits),
+      ...abuseLimitEnvironment(stage.abuseLimits),
+      MAX_CONNECTIONS_PER_USER: String(stage.maxConnectionsPerUser),
     };
     for (const name of tableNames) environment[tableEnvVar(name)] = tables.byName[name].tableName;
 
@@ -112,6 +115,7 @@ export class ChatStack extends Stack {
       if (spec.search === 'index') search.domain.grantReadWrite(fn);
       if (spec.drainsDeadLetters) search.deadLetterQueue.grantConsumeMessages(fn);
       if (spec.enqueuesSends) messaging.grantEnqueue(fn);
+      if (spec.probesSendQueue) messaging.queue.grant(fn, 'sqs:GetQueueAttributes');
       if (spec.startsSagas && sagas) {
         for (const machine of [sagas.createGroup, sagas.deleteAccount]) {
           machine.grantStartExecution(fn);

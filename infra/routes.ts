@@ -22,6 +22,8 @@ export interface FunctionSpec {
   readonly startsSagas?: boolean;
   /** Puts sends on the conversations' FIFO queue. */
   readonly enqueuesSends?: boolean;
+  /** Reads the send queue's attributes only (the health check): no permission to enqueue. */
+  readonly probesSendQueue?: boolean;
 }
 
 export interface HttpRouteSpec extends FunctionSpec {
@@ -75,7 +77,15 @@ const befriending = {
 
 /** Every HTTP route of the public contract, each served by its own function. */
 export const httpRoutes: HttpRouteSpec[] = [
-  { route: 'GET /health', entry: 'http/health', public: true, tables: { users: 'read' } },
+  // Probes DynamoDB, the search domain and the send queue.
+  {
+    route: 'GET /health',
+    entry: 'http/health',
+    public: true,
+    search: 'query',
+    probesSendQueue: true,
+    tables: { users: 'read' },
+  },
   {
     route: 'POST /auth/register',
     entry: 'http/auth-register',
@@ -90,7 +100,18 @@ export const httpRoutes: HttpRouteSpec[] = [
     public: true,
     signsTokens: true,
     memorySize: 1024,
-    tables: { users: 'read', usernames: 'read' },
+    // Failed logins are throttled per username and per source address (rate-limit buckets).
+    tables: { users: 'read', usernames: 'read', rateLimits: 'readWrite' },
+  },
+  { route: 'POST /auth/logout', entry: 'http/auth-logout', tables: { users: 'readWrite' } },
+  {
+    route: 'POST /auth/password',
+    entry: 'http/auth-password',
+    signsTokens: true,
+    memorySize: 1024,
+    // Revokes every token of the account and closes its open sockets.
+    pushes: true,
+    tables: { users: 'readWrite', rateLimits: 'readWrite', connections: 'readWrite' },
   },
   { route: 'GET /me', entry: 'http/me-get', tables: { users: 'read' } },
   { route: 'PATCH /me', entry: 'http/me-update', tables: { users: 'readWrite' } },
@@ -135,7 +156,10 @@ export const httpRoutes: HttpRouteSpec[] = [
     entry: 'http/groups-create',
     pushes: true,
     startsSagas: true,
+    // Groups per hour and invitations of non-friends are limited (docs/abuse-limits.md).
     tables: {
+      rateLimits: 'readWrite',
+      friendships: 'read',
       operations: 'readWrite',
       users: 'read',
       conversations: 'write',
@@ -154,6 +178,8 @@ export const httpRoutes: HttpRouteSpec[] = [
     entry: 'http/members-add',
     pushes: true,
     tables: {
+      rateLimits: 'readWrite',
+      friendships: 'read',
       users: 'read',
       conversations: 'readWrite',
       members: 'readWrite',
@@ -199,36 +225,49 @@ export const httpRoutes: HttpRouteSpec[] = [
   { route: '$default', entry: 'http/not-found', public: true },
 ];
 
+/**
+ * Every frame re-checks its session (the account's status, token version and revoked tokens) and
+ * closes a connection whose session ended (shared/ws/session.ts).
+ */
+const session = { pushes: true, tables: { users: 'read', connections: 'readWrite' } } as const;
+
 /** WebSocket routes; route selection is on `$request.body.action`. */
 export const wsRoutes: WsRouteSpec[] = [
-  { routeKey: '$connect', entry: 'ws/connect', tables: { connections: 'write' } },
+  // At the per-user cap, `$connect` asks `@connections` whether the recorded connections still live.
+  { routeKey: '$connect', entry: 'ws/connect', pushes: true, tables: { connections: 'readWrite' } },
   { routeKey: '$disconnect', entry: 'ws/disconnect', tables: { connections: 'readWrite' } },
-  { routeKey: '$default', entry: 'ws/default', returnResponse: true },
-  { routeKey: 'ping', entry: 'ws/ping', returnResponse: true },
-  { routeKey: 'sendMessage', entry: 'ws/send-message', ...messaging },
+  { routeKey: '$default', entry: 'ws/default', returnResponse: true, ...session },
+  { routeKey: 'ping', entry: 'ws/ping', returnResponse: true, ...session },
+  {
+    routeKey: 'sendMessage',
+    entry: 'ws/send-message',
+    ...messaging,
+    tables: { ...messaging.tables, ...session.tables },
+  },
   {
     routeKey: 'markRead',
     entry: 'ws/mark-read',
     pushes: true,
     tables: {
       ...frameLimit,
+      ...session.tables,
       conversations: 'read',
       members: 'read',
       userConversations: 'readWrite',
-      connections: 'readWrite',
     },
   },
   {
     routeKey: 'typing',
     entry: 'ws/typing',
     pushes: true,
-    tables: { ...frameLimit, conversations: 'read', members: 'read', connections: 'readWrite' },
+    tables: { ...frameLimit, ...session.tables, conversations: 'read', members: 'read' },
   },
   {
     routeKey: 'sync',
     entry: 'ws/sync',
     returnResponse: true,
-    tables: { ...frameLimit, conversations: 'read', members: 'read', messages: 'read' },
+    pushes: true,
+    tables: { ...frameLimit, ...session.tables, conversations: 'read', members: 'read', messages: 'read' },
   },
 ];
 

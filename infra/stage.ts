@@ -1,7 +1,9 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
+import { type AbuseLimits, DEFAULT_ABUSE_LIMITS } from '#shared/config/abuse-limits.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '#shared/config/rate-limits.js';
+import { DEFAULT_MAX_CONNECTIONS_PER_USER } from '#shared/data/connections-repo.js';
 
 /** Settings that differ between deployment stages, chosen with `-c stage=dev|prod`. */
 export interface StageConfig {
@@ -20,6 +22,10 @@ export interface StageConfig {
    * them for a deployment. The WebSocket API needs none: browsers do not apply CORS to WebSockets.
    */
   readonly corsOrigins: readonly string[];
+  /** Login throttling, password-hash concurrency and spam limits (docs/abuse-limits.md). */
+  readonly abuseLimits: AbuseLimits;
+  /** Open WebSocket connections per user; more are refused at the upgrade with 429. */
+  readonly maxConnectionsPerUser: number;
 }
 
 /** The local web client's default origins (`npm start` serves it on WEB_PORT, 3002 by default). */
@@ -36,6 +42,8 @@ const stages: Record<string, StageConfig> = {
     rateLimits: DEFAULT_RATE_LIMITS,
     // A developer's local web client may talk to the dev stage.
     corsOrigins: LOCAL_WEB_ORIGINS,
+    abuseLimits: DEFAULT_ABUSE_LIMITS,
+    maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
   },
   prod: {
     name: 'prod',
@@ -47,6 +55,8 @@ const stages: Record<string, StageConfig> = {
     rateLimits: DEFAULT_RATE_LIMITS,
     // Set the production web origins with `-c corsOrigins=...`; none are allowed by default.
     corsOrigins: [],
+    abuseLimits: DEFAULT_ABUSE_LIMITS,
+    maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
   },
 };
 

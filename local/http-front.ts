@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { localCors } from './cors.js';
 import { apiDocumentRoutes } from './docs-routes.js';
 import { gatewayId } from './ids.js';
-import { LambdaThrottledError, type LocalLambdas } from './lambdas.js';
+import { LambdaThrottledError, LambdaTimeoutError, type LocalLambdas } from './lambdas.js';
 import { compileHttpRoutes } from './route-match.js';
 import type { ApiTopology, RouteBinding } from './topology.js';
 
@@ -43,10 +43,28 @@ export async function startHttpFront(
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       console.error('local http front:', err);
-      send(res, 500, { message: 'Internal Server Error' });
+      sendError(res, 500, 'internal', 'Internal error');
     });
   });
   server.keepAliveTimeout = 60_000;
+  // Headers past Node's limit (16 KB) never reach a route: answer 431 in the contract's shape, where
+  // Node would close with a bare status line.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      error: {
+        code: tooLarge ? 'headers_too_large' : 'invalid_request',
+        message: tooLarge ? 'Request headers too large' : 'Malformed HTTP request',
+        requestId: gatewayId(),
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -55,15 +73,19 @@ export async function startHttpFront(
     for (const [name, value] of Object.entries(cors.headersFor(req))) res.setHeader(name, value);
     if (documents(method, url.pathname, res)) return;
     const body = await readBody(req);
-    if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
+    if (body === undefined) return sendError(res, 413, 'payload_too_large', 'Request body too large');
     const matched = match(method, url.pathname);
-    if (!matched) return send(res, 404, { message: 'Not Found' });
+    if (!matched) return sendError(res, 404, 'not_found', 'Not found');
     const event = buildEvent(req, url, method, body, matched.route, matched.pathParameters);
 
     if (matched.route.authorizer) {
       const verdict = await authorize(matched.route, event);
       if (verdict.status === 429) return sendThrottled(res, event.requestContext.requestId);
-      if (verdict.status) return send(res, verdict.status, { message: verdict.message });
+      if (verdict.status) {
+        const code =
+          verdict.status === 401 ? 'unauthorized' : verdict.status === 403 ? 'forbidden' : 'internal';
+        return sendError(res, verdict.status, code, verdict.message, event.requestContext.requestId);
+      }
       event.requestContext.authorizer = { lambda: verdict.context ?? {} };
     }
     let result: unknown;
@@ -71,8 +93,17 @@ export async function startHttpFront(
       result = await lambdas.invoke(matched.route.functionId, event);
     } catch (err) {
       if (err instanceof LambdaThrottledError) return sendThrottled(res, event.requestContext.requestId);
+      if (err instanceof LambdaTimeoutError) {
+        return sendError(
+          res,
+          504,
+          'timeout',
+          'The request did not finish in time',
+          event.requestContext.requestId,
+        );
+      }
       console.error(`local http front: ${matched.route.routeKey} failed:`, err);
-      return send(res, 500, { message: 'Internal Server Error' });
+      return sendError(res, 500, 'internal', 'Internal error', event.requestContext.requestId);
     }
     writeResult(res, result);
   }
@@ -213,6 +244,17 @@ function writeResult(res: ServerResponse, result: unknown): void {
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** An error the front answers itself, in the contract's error shape. */
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  requestId = gatewayId(),
+) {
+  send(res, status, { error: { code, message, requestId } });
 }
 
 /** A function at its concurrency limit: refused at once, in the contract's error shape. */

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { ABUSE_LIMIT_ENV } from '#shared/config/abuse-limits.js';
 import { RATE_LIMIT_ENV } from '#shared/config/rate-limits.js';
-import { startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
+import { protectDataDir } from './data-dir.js';
+import { type RunningEngine, startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
+import { supervise } from './engines/supervisor.js';
 import { functionEnvironment, localTableName } from './environment.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
@@ -60,7 +64,10 @@ const WS_STAGE = 'local';
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const persistent = options.dataDir !== ':memory:';
   const dataDir = persistent ? resolve(options.dataDir) : undefined;
-  if (dataDir) await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
+  if (dataDir) {
+    await protectDataDir(dataDir);
+    await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
+  }
 
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -73,17 +80,38 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return engine;
     };
     // The engines start while the template is synthesized (or read from its cache).
+    // Without a data directory the index still lives in a directory of this run, so that a restarted
+    // OpenSearch comes back with what it had.
+    const searchData = dataDir ? join(dataDir, 'opensearch') : await mkdtemp(join(tmpdir(), 'chat-search-'));
+    if (!dataDir) stops.push(() => rm(searchData, { recursive: true, force: true }));
+    // Queues are re-created after ElasticMQ restarts (it keeps them in memory); a template is needed.
+    let queuesOf: (() => Promise<unknown>) | undefined;
     const [dynamo, sqs, search, template] = await Promise.all([
-      startDynamoDbEngine({ dbPath: dataDir ? join(dataDir, 'dynamodb') : undefined }).then(started),
-      startElasticMq({}).then(started),
-      startOpenSearch({ dataPath: dataDir ? join(dataDir, 'opensearch') : undefined }).then(started),
+      // In memory, a restarted DynamoDB engine would come back empty: only a persistent one is restarted.
+      (dataDir
+        ? supervise({ start: (port) => startDynamoDbEngine({ dbPath: join(dataDir, 'dynamodb'), port }) })
+        : startDynamoDbEngine({})
+      ).then((engine: RunningEngine) => started(engine)),
+      supervise({
+        start: (port) => startElasticMq({ port }),
+        afterRestart: async () => {
+          await queuesOf?.();
+        },
+      }).then(started),
+      supervise({ start: (port) => startOpenSearch({ dataPath: searchData, port }) }).then(started),
       cachedTemplate(options.rootDir),
     ]);
     const topology = readTopology(template);
+    // The functions' key pair: the engines accept any, but the local `@connections` API checks its
+    // signature, so only the runtime's own functions (or whoever is given the secret) can push or close.
+    const credentials = {
+      accessKeyId: 'local',
+      secretAccessKey: process.env.LOCAL_SECRET_ACCESS_KEY ?? randomBytes(24).toString('hex'),
+    };
     const sdkEnv = {
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
@@ -95,11 +123,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // sequencer held are on their conversation items; they get a wake-up once the pollers run.
     const sqsClient = new SQSClient({ endpoint: sqs.endpoint });
     const queues = await ensureQueues(sqsClient, template);
+    queuesOf = () => ensureQueues(sqsClient, template);
     const queueUrls = new Map([...queues].map(([id, q]) => [id, q.url]));
 
     const lambdas = new LocalLambdas(topology, options.rootDir);
     // The management API lives on the WebSocket front, so it starts before any handler is loaded.
-    const ws = await startWsFront(topology.ws, lambdas, options.wsPort, WS_STAGE);
+    const ws = await startWsFront(topology.ws, lambdas, options.wsPort, WS_STAGE, { credentials });
     stops.push(() => ws.close());
     const machines = readStateMachines(template);
     const executions = new LocalExecutions(machines, (functionId, input) =>
@@ -123,7 +152,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
         // Rate limits may be changed for a local run, as `-c` context changes them for a deployment.
         ...Object.fromEntries(
-          Object.values(RATE_LIMIT_ENV).flatMap((name) => {
+          [
+            ...Object.values(RATE_LIMIT_ENV),
+            ...Object.values(ABUSE_LIMIT_ENV),
+            'MAX_CONNECTIONS_PER_USER',
+          ].flatMap((name) => {
             const value = process.env[name];
             return value ? [[name, value]] : [];
           }),

@@ -5,11 +5,32 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { closeServer } from './http-front.js';
 import { gatewayId } from './ids.js';
 import { LambdaThrottledError, type LocalLambdas } from './lambdas.js';
+import { checkSigV4, type LocalCredentials } from './sigv4-check.js';
 import type { ApiTopology, RouteBinding } from './topology.js';
 
 const API_ID = 'localws';
 /** API Gateway's WebSocket frame limit: larger frames close the connection (1009). */
 export const MAX_FRAME_BYTES = 32 * 1024;
+/** API Gateway's maximum connection duration: it closes a WebSocket after two hours (1001 Going Away). */
+export const MAX_CONNECTION_LIFETIME_MS = 2 * 60 * 60 * 1000;
+/**
+ * Bytes a connection may have waiting to be sent. Past it, `@connections` POST answers 429
+ * LimitExceededException (what API Gateway answers when a client's buffer is full) instead of waiting
+ * for a client that does not read.
+ */
+export const MAX_BUFFERED_BYTES = 512 * 1024;
+/** `$disconnect` invocations at once: a storm of closing sockets queues here instead of flooding the functions. */
+const DISCONNECT_CONCURRENCY = 8;
+
+export interface WsFrontOptions {
+  /** Connections are closed (1001) after this long; API Gateway's two hours by default. */
+  readonly maxLifetimeMs?: number;
+  /**
+   * The key pair whose SigV4 signature `@connections` requests must carry (the functions' own
+   * credentials), as IAM protects the API on AWS. Without it the management API refuses everything.
+   */
+  readonly credentials: LocalCredentials;
+}
 
 interface LiveConnection {
   readonly socket: WebSocket;
@@ -63,7 +84,9 @@ export async function startWsFront(
   lambdas: LocalLambdas,
   port: number,
   stage: string,
+  options: WsFrontOptions,
 ): Promise<WsFront> {
+  const maxLifetimeMs = options.maxLifetimeMs ?? MAX_CONNECTION_LIFETIME_MS;
   const routes = new Map(api.routes.map((r) => [r.routeKey, r]));
   const selectionField = /^\$request\.body\.(.+)$/.exec(api.routeSelectionExpression ?? '')?.[1] ?? 'action';
   const connections = new Map<string, LiveConnection>();
@@ -71,6 +94,20 @@ export async function startWsFront(
   const inFlight = new Map<string, number>();
   // $disconnect invocations still running; a clean shutdown lets them finish.
   const disconnecting = new Set<Promise<unknown>>();
+  const disconnectQueue: (() => Promise<unknown>)[] = [];
+  let disconnectsRunning = 0;
+  const runDisconnects = () => {
+    while (disconnectsRunning < DISCONNECT_CONCURRENCY && disconnectQueue.length) {
+      const job = disconnectQueue.shift() as () => Promise<unknown>;
+      disconnectsRunning++;
+      const run: Promise<unknown> = job().finally(() => {
+        disconnectsRunning--;
+        disconnecting.delete(run);
+        runDisconnects();
+      });
+      disconnecting.add(run);
+    }
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const server = createServer((req, res) => {
     manage(req, res).catch((err) => {
@@ -147,6 +184,8 @@ export async function startWsFront(
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: LiveConnection = { ...conn0, socket: ws, lastActiveAt: Date.now(), lastFrameEpoch: 0 };
       connections.set(connectionId, conn);
+      const lifetime = setTimeout(() => ws.close(1001, 'Going away'), maxLifetimeMs);
+      lifetime.unref();
       // Oversize frames (1009) and protocol errors close the socket; they must not crash the runtime.
       ws.on('error', () => ws.terminate());
       ws.on('message', (data, isBinary) => {
@@ -155,6 +194,7 @@ export async function startWsFront(
         onFrame(connectionId, conn, body, isBinary).catch((err) => console.error('local ws front:', err));
       });
       ws.on('close', () => {
+        clearTimeout(lifetime);
         connections.delete(connectionId);
         const disconnect = routes.get('$disconnect');
         if (!disconnect) return;
@@ -168,11 +208,12 @@ export async function startWsFront(
           },
           isBase64Encoded: false,
         };
-        const run = lambdas
-          .invoke(disconnect.functionId, event)
-          .catch((err) => console.error('local ws front: $disconnect:', err))
-          .finally(() => disconnecting.delete(run));
-        disconnecting.add(run);
+        disconnectQueue.push(() =>
+          lambdas
+            .invoke(disconnect.functionId, event)
+            .catch((err) => console.error('local ws front: $disconnect:', err)),
+        );
+        runDisconnects();
       });
     });
   }
@@ -274,8 +315,10 @@ export async function startWsFront(
     const m = /^(?:\/[^/]+)?\/@connections\/([^/]+)$/.exec(url.pathname);
     if (!m) return reply(res, 404, { message: 'Not Found' });
     const connectionId = decodeURIComponent(m[1] as string);
-    const conn = connections.get(connectionId);
     const data = await readAll(req);
+    const denied = await checkSigV4(req, data, options.credentials);
+    if (denied) return reply(res, 403, { message: denied }, 'ForbiddenException');
+    const conn = connections.get(connectionId);
     if (!conn || conn.socket.readyState !== conn.socket.OPEN) {
       return reply(res, 410, { message: 'Gone' }, 'GoneException');
     }
@@ -283,14 +326,14 @@ export async function startWsFront(
       case 'POST':
         if (data.length > 128 * 1024)
           return reply(res, 413, { message: 'Payload too large' }, 'PayloadTooLargeException');
-        try {
-          await new Promise<void>((resolve, reject) =>
-            conn.socket.send(data.toString('utf8'), (e) => (e ? reject(e) : resolve())),
-          );
-        } catch {
-          // The peer reset the connection under the post: gone, as API Gateway reports it.
+        // A reset peer is gone, as API Gateway reports it.
+        if (conn.socket.readyState !== conn.socket.OPEN)
           return reply(res, 410, { message: 'Gone' }, 'GoneException');
-        }
+        // Never waits for the client to read: a full buffer is refused at once, as API Gateway does.
+        if (conn.socket.bufferedAmount > MAX_BUFFERED_BYTES)
+          return reply(res, 429, { message: 'Client buffer is full' }, 'LimitExceededException');
+        // A write error (the peer reset the connection meanwhile) closes the socket; the next post is 410.
+        conn.socket.send(data.toString('utf8'), () => undefined);
         return reply(res, 200);
       case 'GET':
         return reply(res, 200, {
@@ -317,6 +360,8 @@ export async function startWsFront(
     callbackUrl: `http://127.0.0.1:${address.port}`,
     close: async () => {
       for (const conn of connections.values()) conn.socket.terminate();
+      // Queued disconnects still run (bounded), so a clean shutdown leaves no connection record behind.
+      runDisconnects();
       wss.close();
       await closeServer(server);
       await Promise.race([Promise.allSettled([...disconnecting]), new Promise((r) => setTimeout(r, 5000))]);

@@ -63,6 +63,27 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+/** 415: the body is not JSON (`Content-Type` names another media type). */
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(contentType: string) {
+    super(
+      'unsupported_media_type',
+      415,
+      `Content-Type must be application/json, got "${contentType.slice(0, 64)}"`,
+    );
+  }
+}
+
+/**
+ * 504: the request ran out of time before it finished. It may or may not have taken effect; a retry
+ * with the same `Idempotency-Key` is safe.
+ */
+export class RequestTimeoutError extends AppError {
+  constructor() {
+    super('timeout', 504, 'The request did not finish in time; retry it with the same Idempotency-Key');
+  }
+}
+
 /** 429: refused at once by a rate limit, nothing written; `retryAfterMs` says when a retry can pass. */
 export class ThrottledError extends AppError {
   constructor(

@@ -20,7 +20,13 @@ export const handler = async (
     return {
       isAuthorized: true,
       context: verdict.ok
-        ? { userId: verdict.userId, accountStatus: verdict.status }
+        ? {
+            userId: verdict.userId,
+            accountStatus: verdict.status,
+            tokenId: verdict.tokenId,
+            tokenVersion: verdict.tokenVersion,
+            tokenExpiresAt: verdict.expiresAt,
+          }
         : { denyReason: verdict.reason },
     };
   } catch (error) {

@@ -16,6 +16,12 @@ export const handler = async (
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
     },
-    context: { userId: verdict.userId },
+    // What every frame re-checks (shared/ws/session.ts) travels with the connection.
+    context: {
+      userId: verdict.userId,
+      tokenId: verdict.tokenId,
+      tokenVersion: verdict.tokenVersion,
+      tokenExpiresAt: verdict.expiresAt,
+    },
   };
 };

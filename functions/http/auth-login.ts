@@ -4,8 +4,8 @@ import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
 import { validate } from '#shared/validation.js';
 
-/** POST /auth/login */
-export const handler = httpRoute({ public: true }, async ({ body }) => {
-  const session = await login(validate(loginBody, body));
+/** POST /auth/login: throttled per username and per source address (429 `throttled`). */
+export const handler = httpRoute({ public: true, handlesCredentials: true }, async ({ body, event }) => {
+  const session = await login(validate(loginBody, body), event.requestContext.http.sourceIp);
   return json(200, session);
 });

@@ -5,7 +5,7 @@ import { json } from '#shared/http/response.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /auth/register */
-export const handler = httpRoute({ public: true }, async ({ body }) => {
+export const handler = httpRoute({ public: true, handlesCredentials: true }, async ({ body }) => {
   const session = await register(validate(registerBody, body));
   return json(201, session);
 });

@@ -1,8 +1,10 @@
 import { listConversations } from '#shared/domain/conversations.js';
+import { pageQuery } from '#shared/domain/pagination.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { validate } from '#shared/validation.js';
 
-/** GET /conversations, most recent activity first. */
+/** GET /conversations?limit=&cursor=, most recent activity first: `{items, nextCursor}`. */
 export const handler = httpRoute({}, async (req) =>
-  json(200, { items: await listConversations(req.userId) }),
+  json(200, await listConversations(req.userId, validate(pageQuery, req.query, 'query'))),
 );

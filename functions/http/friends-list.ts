@@ -1,6 +1,10 @@
 import { listFriends } from '#shared/domain/friends.js';
+import { pageQuery } from '#shared/domain/pagination.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { validate } from '#shared/validation.js';
 
-/** GET /friends */
-export const handler = httpRoute({}, async (req) => json(200, { items: await listFriends(req.userId) }));
+/** GET /friends?limit=&cursor=, oldest friendship first: `{items, nextCursor}`. */
+export const handler = httpRoute({}, async (req) =>
+  json(200, await listFriends(req.userId, validate(pageQuery, req.query, 'query'))),
+);

@@ -1,18 +1,30 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { saveConnection } from '#shared/data/connections-repo.js';
+import { openConnection } from '#shared/domain/sessions.js';
 import { logger } from '#shared/logger.js';
 import type { WsEvent } from '#shared/ws/handler.js';
 
-/** Records the authenticated connection; the authorizer already refused bad tokens with 401. */
+/**
+ * Records the authenticated connection; the authorizer already refused bad tokens with 401. A user at
+ * the per-user connection cap is refused with 429 (the upgrade fails; docs/sessions.md).
+ */
 export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
-  const userId = event.requestContext.authorizer?.userId;
+  const auth = event.requestContext.authorizer;
+  const userId = auth?.userId;
   if (!userId) return { statusCode: 401 };
   const connectionId = event.requestContext.connectionId;
   const connectedAt = new Date(event.requestContext.connectedAt ?? Date.now()).toISOString();
+  const tokenExpiresAt = Number(auth.tokenExpiresAt);
   try {
-    await saveConnection({ connectionId, userId, connectedAt });
+    const saved = await openConnection({
+      connectionId,
+      userId,
+      connectedAt,
+      tokenId: auth.tokenId === undefined ? undefined : String(auth.tokenId),
+      expiresAt: Number.isFinite(tokenExpiresAt) && tokenExpiresAt > 0 ? tokenExpiresAt : undefined,
+    });
+    if (!saved.ok) return { statusCode: 429 };
   } catch (error) {
-    logger.error('connect failed', { connectionId, error: error as Error });
+    logger.warn('connect failed', { connectionId, error: error as Error });
     return { statusCode: 503 };
   }
   return { statusCode: 200 };

@@ -17,6 +17,8 @@ export interface RunningEngine {
   recentOutput(): string;
   /** SIGTERM, then SIGKILL if it has not exited after a few seconds. Safe to call twice. */
   stop(): Promise<void>;
+  /** Resolves, with why, when the process is gone (stopped or died). */
+  readonly exited: Promise<string>;
 }
 
 export interface EngineSpec {
@@ -113,7 +115,16 @@ export async function startEngine(spec: EngineSpec): Promise<RunningEngine> {
   const startupMs = Math.round(performance.now() - startedAt);
   const endpoint = `http://127.0.0.1:${spec.port}`;
   if (debug) process.stderr.write(`[engines] ${spec.name} ready on ${endpoint} in ${startupMs} ms\n`);
-  return { name: spec.name, endpoint, port: spec.port, pid: child.pid ?? 0, startupMs, recentOutput, stop };
+  return {
+    name: spec.name,
+    endpoint,
+    port: spec.port,
+    pid: child.pid ?? 0,
+    startupMs,
+    recentOutput,
+    stop,
+    exited,
+  };
 }
 
 /**

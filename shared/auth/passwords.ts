@@ -1,4 +1,6 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { abuseLimits } from '../config/abuse-limits.js';
+import { ThrottledError } from '../errors.js';
 
 /** scrypt cost parameters; configurable so tests and benchmarks can state what they measure. */
 export interface KdfParams {
@@ -16,7 +18,52 @@ export const kdfParams: KdfParams = {
   keyLength: 32,
 };
 
+/**
+ * Bounds the scrypt work of one process: at most `hashConcurrency` hashes run (each holds a libuv pool
+ * thread and 32 MiB), at most `hashQueue` wait, each for at most `HASH_WAIT_MS`, and anything past that
+ * is refused with 429, so a login flood can neither queue every other login behind the KDF nor run
+ * requests into their timeout. Written here because it needs an immediate refusal when the queue is
+ * full and a bounded wait, which the common limiter packages do not offer together.
+ */
+let hashing = 0;
+const waiting: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
+/** Longest wait for a hashing slot, well inside the auth functions' 10 s timeout. */
+export const HASH_WAIT_MS = 3_000;
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  const { hashConcurrency, hashQueue } = abuseLimits();
+  if (hashing >= hashConcurrency) {
+    if (waiting.length >= hashQueue) throw new ThrottledError(1000, 'Too many logins at once, retry later');
+    await new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new ThrottledError(1000, 'Too many logins at once, retry later'));
+        }, HASH_WAIT_MS),
+      };
+      waiting.push(waiter);
+    });
+  } else {
+    hashing++;
+  }
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next waiter, or free it.
+    const next = waiting.shift();
+    if (next) {
+      clearTimeout(next.timer);
+      next.resolve();
+    } else hashing--;
+  }
+}
+
 function derive(password: string, salt: Buffer, params: KdfParams): Promise<Buffer> {
+  return withHashSlot(() => deriveNow(password, salt, params));
+}
+
+function deriveNow(password: string, salt: Buffer, params: KdfParams): Promise<Buffer> {
   const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r };
   return new Promise((resolve, reject) =>
     scrypt(password.normalize('NFKC'), salt, params.keyLength, options, (err, key) =>

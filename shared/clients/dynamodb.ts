@@ -1,12 +1,29 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/**
+ * Sockets per process. A Lambda container serves one request at a time and never comes near it; the
+ * local runtime runs every function in one process, so one function's storm (thousands of `$disconnect`
+ * invocations) must not hold every socket while other users' requests wait for one.
+ */
+const MAX_SOCKETS = 256;
 
 /**
  * One document client per process. The endpoint comes from the standard SDK configuration
  * (`AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`), so the same build runs on AWS, LocalStack and
- * the local runtime.
+ * the local runtime. A request that gets no connection within 2 s or no answer within 8 s fails (and
+ * the SDK retries it), instead of hanging until the function's own timeout.
  */
-export const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+export const ddb = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 2_000,
+      requestTimeout: 8_000,
+      httpAgent: { maxSockets: MAX_SOCKETS, keepAlive: true },
+      httpsAgent: { maxSockets: MAX_SOCKETS, keepAlive: true },
+    }),
+  }),
+  { marshallOptions: { removeUndefinedValues: true } },
+);
 export type DocClient = typeof ddb;

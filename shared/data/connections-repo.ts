@@ -1,87 +1,123 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
-import { batchGetAll } from './batch-get.js';
 import { cancellationReasons } from './transactions.js';
 
 /** API Gateway closes a WebSocket after at most two hours; no connection item outlives that. */
 export const CONNECTION_TTL_SECONDS = 2 * 60 * 60;
 
+/** Default cap on one user's open connections (`MAX_CONNECTIONS_PER_USER` overrides it). */
+export const DEFAULT_MAX_CONNECTIONS_PER_USER = 10;
+
+/** The cap from the environment (set per stage by the CDK app); invalid values fail fast. */
+export function maxConnectionsPerUser(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MAX_CONNECTIONS_PER_USER;
+  if (raw === undefined || raw === '') return DEFAULT_MAX_CONNECTIONS_PER_USER;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new Error(`MAX_CONNECTIONS_PER_USER must be an integer in 1-1000, got "${raw}"`);
+  return n;
+}
+
 export interface ConnectionRecord {
   connectionId: string;
   userId: string;
   connectedAt: string;
+  /** The id of the token the connection was opened with (logout closes that token's connections). */
+  tokenId?: string;
 }
 
-interface ConnectionEntry {
-  connectedAt: string;
-  expiresAt: number;
+export interface NewConnection extends ConnectionRecord {
+  /**
+   * When the session ends, epoch seconds: the token's expiry or the two-hour limit, whichever is first.
+   * Pushes skip a connection past it, so an expired session receives nothing even before it is closed.
+   */
+  expiresAt?: number;
 }
 
-/** One item per user listing the live connections, so a fan-out reads all members in one batch. */
-interface UserConnectionsItem {
+/** One slot of a user's connections: `USER#<id>` / `SLOT#<n>`, n below the per-user cap. */
+interface SlotItem {
   pk: string;
   sk: string;
   userId: string;
-  conns?: Record<string, ConnectionEntry>;
+  connectionId: string;
+  connectedAt: string;
+  tokenId?: string;
   expiresAt: number;
 }
 
 interface Deps {
   client?: DocClient;
   tableName?: string;
+  /** Per-user cap; defaults to `maxConnectionsPerUser()`. */
+  maxPerUser?: number;
 }
 
-const userKey = (userId: string) => ({ pk: `USER#${userId}`, sk: 'CONNS' });
+const USER_PREFIX = 'USER#';
+const SLOT_PREFIX = 'SLOT#';
+const slotKey = (userId: string, slot: number) => ({
+  pk: `${USER_PREFIX}${userId}`,
+  sk: `${SLOT_PREFIX}${slot}`,
+});
 const metaKey = (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'META' });
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** Users whose connections are read at once by a fan-out. */
+const LIST_CONCURRENCY = 16;
+
+export type SaveConnectionResult = { ok: true } | { ok: false; reason: 'limit' };
 
 /**
- * Records a live connection atomically in two places, both with a TTL: its own item (connection to
- * user) and the user's connection list (user to connections).
+ * Records a live connection in a free slot of its user (at most `maxPerUser` slots, so one user's
+ * connections are a handful of small items, none rewritten by another connect) and in its own item
+ * (connection to user, slot), atomically, both with a TTL. A slot whose entry expired counts as free.
+ * `limit` when every slot holds a live connection, or when the user's own concurrent connects kept
+ * taking the free slots first: the caller refuses the upgrade (429).
  */
-export async function saveConnection(record: ConnectionRecord, deps: Deps = {}): Promise<void> {
+export async function saveConnection(record: NewConnection, deps: Deps = {}): Promise<SaveConnectionResult> {
   const { client = defaultClient, tableName = config().tables.connections } = deps;
-  const expiresAt = Math.floor(Date.parse(record.connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
-  const entry: ConnectionEntry = { connectedAt: record.connectedAt, expiresAt };
-  const meta = {
-    Put: { TableName: tableName, Item: { ...metaKey(record.connectionId), ...record, expiresAt } },
-  };
-  // The list is a map; adding a key needs the map to exist, creating it needs it not to: try both.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const addToList = {
-      Update: {
-        TableName: tableName,
-        Key: userKey(record.userId),
-        UpdateExpression: 'SET conns.#c = :entry, userId = :u, expiresAt = :exp',
-        ConditionExpression: 'attribute_exists(conns)',
-        ExpressionAttributeNames: { '#c': record.connectionId },
-        ExpressionAttributeValues: { ':entry': entry, ':u': record.userId, ':exp': expiresAt },
-      },
-    };
-    const createList = {
-      Update: {
-        TableName: tableName,
-        Key: userKey(record.userId),
-        UpdateExpression: 'SET conns = :map, userId = :u, expiresAt = :exp',
-        ConditionExpression: 'attribute_not_exists(conns)',
-        ExpressionAttributeValues: {
-          ':map': { [record.connectionId]: entry },
-          ':u': record.userId,
-          ':exp': expiresAt,
-        },
-      },
-    };
+  const max = deps.maxPerUser ?? maxConnectionsPerUser();
+  const lifetimeEnd = Math.floor(Date.parse(record.connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
+  const expiresAt = Math.min(record.expiresAt ?? lifetimeEnd, lifetimeEnd);
+  const { connectionId, userId, connectedAt, tokenId } = record;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    // Lost a race for a slot: another connect of the same user took it. Jitter, then look again.
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    const now = nowSeconds();
+    const taken = new Set(
+      (await querySlots(client, tableName, userId)).filter((s) => s.expiresAt > now).map((s) => s.sk),
+    );
+    const free = Array.from({ length: max }, (_, n) => n).filter((n) => !taken.has(`${SLOT_PREFIX}${n}`));
+    if (free.length === 0) return { ok: false, reason: 'limit' };
+    // A random free slot, so concurrent connects of one user seldom race for the same one.
+    const slot = free[Math.floor(Math.random() * free.length)] as number;
     try {
       await client.send(
-        new TransactWriteCommand({ TransactItems: [meta, attempt % 2 === 0 ? addToList : createList] }),
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: tableName,
+                Item: { ...slotKey(userId, slot), userId, connectionId, connectedAt, tokenId, expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+                ExpressionAttributeValues: { ':now': now },
+              },
+            },
+            {
+              Put: {
+                TableName: tableName,
+                Item: { ...metaKey(connectionId), userId, connectionId, connectedAt, slot, expiresAt },
+              },
+            },
+          ],
+        }),
       );
-      return;
+      return { ok: true };
     } catch (err) {
       if (!cancellationReasons(err)) throw err;
     }
   }
-  throw new Error('Could not record the connection');
+  // Only one user's own burst of connects races like this: refuse it as over the cap, not as a 5xx.
+  return { ok: false, reason: 'limit' };
 }
 
 /** Removes a connection from both places; a connection already gone is not an error. */
@@ -93,20 +129,21 @@ export async function deleteConnection(
   const meta = await client.send(
     new GetCommand({ TableName: tableName, Key: metaKey(connectionId), ConsistentRead: true }),
   );
-  const record = meta.Item as ConnectionRecord | undefined;
+  const record = meta.Item as (ConnectionRecord & { slot?: number }) | undefined;
   if (!record) return undefined;
+  const deleteMeta = { Delete: { TableName: tableName, Key: metaKey(connectionId) } };
   try {
     await client.send(
       new TransactWriteCommand({
         TransactItems: [
-          { Delete: { TableName: tableName, Key: metaKey(connectionId) } },
+          deleteMeta,
           {
-            Update: {
+            Delete: {
               TableName: tableName,
-              Key: userKey(record.userId),
-              UpdateExpression: 'REMOVE conns.#c',
-              ConditionExpression: 'attribute_exists(conns)',
-              ExpressionAttributeNames: { '#c': connectionId },
+              Key: slotKey(record.userId, record.slot ?? -1),
+              // The slot may already hold a newer connection (this one expired): leave that one alone.
+              ConditionExpression: 'attribute_not_exists(pk) OR connectionId = :c',
+              ExpressionAttributeValues: { ':c': connectionId },
             },
           },
         ],
@@ -114,43 +151,56 @@ export async function deleteConnection(
     );
   } catch (err) {
     if (!cancellationReasons(err)) throw err;
-    // The user's list is already gone (expired): the connection's own item is all that is left.
-    await client.send(
-      new TransactWriteCommand({
-        TransactItems: [{ Delete: { TableName: tableName, Key: metaKey(connectionId) } }],
-      }),
-    );
+    await client.send(new TransactWriteCommand({ TransactItems: [deleteMeta] }));
   }
-  return record;
+  return { connectionId, userId: record.userId, connectedAt: record.connectedAt };
 }
 
-function live(item: UserConnectionsItem | undefined, now: number): ConnectionRecord[] {
-  // TTL deletion is lazy and per item; an expired entry is already dead.
-  return Object.entries(item?.conns ?? {})
-    .filter(([, e]) => e.expiresAt > now)
-    .map(([connectionId, e]) => ({
-      connectionId,
-      userId: item?.userId as string,
-      connectedAt: e.connectedAt,
+async function querySlots(client: DocClient, tableName: string, userId: string): Promise<SlotItem[]> {
+  const res = await client.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :slot)',
+      ExpressionAttributeValues: { ':pk': `${USER_PREFIX}${userId}`, ':slot': SLOT_PREFIX },
+      ConsistentRead: true,
+    }),
+  );
+  return (res.Items ?? []) as SlotItem[];
+}
+
+function live(slots: SlotItem[], now: number): ConnectionRecord[] {
+  // TTL deletion is lazy; an entry past its expiry is a session that already ended.
+  return slots
+    .filter((s) => s.expiresAt > now)
+    .map((s) => ({
+      connectionId: s.connectionId,
+      userId: s.userId,
+      connectedAt: s.connectedAt,
+      ...(s.tokenId ? { tokenId: s.tokenId } : {}),
     }));
 }
 
-/** Every live connection of a user, read strongly consistently. */
+/** Every live connection of a user, read strongly consistently (one small Query). */
 export async function listUserConnections(userId: string, deps: Deps = {}): Promise<ConnectionRecord[]> {
   const { client = defaultClient, tableName = config().tables.connections } = deps;
-  const res = await client.send(
-    new GetCommand({ TableName: tableName, Key: userKey(userId), ConsistentRead: true }),
-  );
-  return live(res.Item as UserConnectionsItem | undefined, nowSeconds());
+  return live(await querySlots(client, tableName, userId), nowSeconds());
 }
 
-/** Every live connection of many users in one strongly consistent batch read. */
+/** Every live connection of many users: one small strongly consistent Query per user, 16 at a time. */
 export async function listConnectionsOfUsers(
   userIds: readonly string[],
   deps: Deps = {},
 ): Promise<ConnectionRecord[]> {
   const { client = defaultClient, tableName = config().tables.connections } = deps;
-  const items = await batchGetAll<UserConnectionsItem>(client, tableName, [...new Set(userIds)].map(userKey));
-  const now = nowSeconds();
-  return items.flatMap((item) => live(item, now));
+  const users = [...new Set(userIds)];
+  const out: ConnectionRecord[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const userId = users[next++] as string;
+      out.push(...live(await querySlots(client, tableName, userId), nowSeconds()));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, users.length) }, worker));
+  return out;
 }

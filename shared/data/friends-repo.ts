@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { requestKeys } from './keys.js';
@@ -310,4 +310,33 @@ export async function listPendingRequests(
     },
   });
   return items.map(({ pk: _pk, sk: _sk, ...rest }) => ({ ...rest, status: 'pending' }) as FriendRequestItem);
+}
+
+/** How many pending requests a user has in one direction (a COUNT query: no items are returned). */
+export async function countPendingRequests(
+  userId: string,
+  direction: 'incoming' | 'outgoing',
+  deps: Deps = {},
+): Promise<number> {
+  const { client, t } = env(deps);
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await client.send(
+      new QueryCommand({
+        TableName: t.friendRequests,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': `USER#${userId}`,
+          ':prefix': direction === 'incoming' ? 'IN#' : 'OUT#',
+        },
+        Select: 'COUNT',
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += res.Count ?? 0;
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return count;
 }

@@ -28,16 +28,25 @@ interface Deps {
 }
 const env = (deps: Deps) => ({ client: deps.client ?? defaultClient, t: deps.tables ?? config().tables });
 
-/** Records an operation before its execution starts, so a crash in between leaves a trace to repair. */
-export async function createOperation(op: OperationItem, deps: Deps = {}): Promise<void> {
+/**
+ * Records an operation before its execution starts, so a crash in between leaves a trace to repair.
+ * Returns false, writing nothing, when an operation with this id already exists.
+ */
+export async function createOperation(op: OperationItem, deps: Deps = {}): Promise<boolean> {
   const { client, t } = env(deps);
-  await client.send(
-    new PutCommand({
-      TableName: t.operations,
-      Item: op,
-      ConditionExpression: 'attribute_not_exists(operationId)',
-    }),
-  );
+  try {
+    await client.send(
+      new PutCommand({
+        TableName: t.operations,
+        Item: op,
+        ConditionExpression: 'attribute_not_exists(operationId)',
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
 }
 
 export async function getOperation(operationId: string, deps: Deps = {}): Promise<OperationItem | undefined> {

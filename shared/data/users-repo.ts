@@ -19,9 +19,18 @@ export interface UserItem {
   version: number;
   status: UserStatus;
   passwordHash: string;
+  /** Tokens carry the version they were issued at; a password change moves it on (absent = 0). */
+  tokenVersion?: number;
+  /** Tokens revoked by logout: token id to its expiry (epoch seconds); expired entries are pruned. */
+  revokedTokens?: Record<string, number>;
+  /** Counts logouts; the condition that keeps two concurrent logouts from losing one. */
+  revocations?: number;
   createdAt: string;
   updatedAt: string;
 }
+
+/** The part of a user that decides whether a session still holds. */
+export type SessionState = Pick<UserItem, 'userId' | 'status' | 'tokenVersion' | 'revokedTokens'>;
 
 interface Deps {
   client?: DocClient;
@@ -149,4 +158,109 @@ export async function getUsers(userIds: readonly string[], deps: Deps = {}): Pro
     tablesOf(deps).users,
     unique.map((userId) => ({ userId })),
   );
+}
+
+/**
+ * Reads only what a session check needs (status, token version, revoked token ids), strongly
+ * consistently: one small GetItem, cheap enough for every WebSocket frame.
+ */
+export async function getSessionState(userId: string, deps: Deps = {}): Promise<SessionState | undefined> {
+  const { client = defaultClient } = deps;
+  const res = await client.send(
+    new GetCommand({
+      TableName: tablesOf(deps).users,
+      Key: { userId },
+      ConsistentRead: true,
+      ProjectionExpression: 'userId, #status, tokenVersion, revokedTokens',
+      ExpressionAttributeNames: { '#status': 'status' },
+    }),
+  );
+  return res.Item as SessionState | undefined;
+}
+
+/** Most revoked token ids kept on one account; past it, a logout revokes every token (version bump). */
+export const MAX_REVOKED_TOKENS = 50;
+
+export type RevokeResult = { ok: true } | { ok: false; reason: 'not_found' | 'changed' };
+
+/**
+ * Adds a token id to the account's revoked list, dropping entries whose token has expired anyway. The
+ * write is conditional on the logout counter read, so two concurrent logouts cannot lose one
+ * (`changed`: read again and retry). When the list is full the account's token version moves on instead.
+ */
+export async function revokeToken(
+  userId: string,
+  tokenId: string,
+  expiresAt: number,
+  nowSeconds: number,
+  deps: Deps = {},
+): Promise<RevokeResult> {
+  const { client = defaultClient } = deps;
+  const user = await getUser(userId, deps);
+  if (!user) return { ok: false, reason: 'not_found' };
+  const kept = Object.entries(user.revokedTokens ?? {}).filter(([, exp]) => exp > nowSeconds);
+  const full = kept.length >= MAX_REVOKED_TOKENS;
+  const revoked = full ? {} : Object.fromEntries([...kept, [tokenId, expiresAt]]);
+  const seen = user.revocations ?? 0;
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: tablesOf(deps).users,
+        Key: { userId },
+        UpdateExpression: full
+          ? 'SET revokedTokens = :revoked, revocations = :next, tokenVersion = :version'
+          : 'SET revokedTokens = :revoked, revocations = :next',
+        ConditionExpression:
+          'attribute_exists(userId) AND (attribute_not_exists(revocations) OR revocations = :seen)',
+        ExpressionAttributeValues: {
+          ':revoked': revoked,
+          ':next': seen + 1,
+          ':seen': seen,
+          ...(full ? { ':version': (user.tokenVersion ?? 0) + 1 } : {}),
+        },
+      }),
+    );
+    return { ok: true };
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return { ok: false, reason: 'changed' };
+    throw err;
+  }
+}
+
+/**
+ * Replaces the password hash and moves the token version on, which revokes every token issued before;
+ * the revoked list is emptied (those tokens are all older). Only an active account changes. Returns the
+ * updated user, or `undefined` when the account is not active.
+ */
+export async function replacePassword(
+  userId: string,
+  passwordHash: string,
+  now: string,
+  deps: Deps = {},
+): Promise<UserItem | undefined> {
+  const { client = defaultClient } = deps;
+  try {
+    const res = await client.send(
+      new UpdateCommand({
+        TableName: tablesOf(deps).users,
+        Key: { userId },
+        UpdateExpression:
+          'SET passwordHash = :hash, tokenVersion = if_not_exists(tokenVersion, :zero) + :one, updatedAt = :now REMOVE revokedTokens',
+        ConditionExpression: 'attribute_exists(userId) AND #status = :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':hash': passwordHash,
+          ':zero': 0,
+          ':one': 1,
+          ':now': now,
+          ':active': 'active',
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return res.Attributes as UserItem;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return undefined;
+    throw err;
+  }
 }

@@ -7,6 +7,7 @@ import {
 } from '../data/conversations-repo.js';
 import { getUsers } from '../data/users-repo.js';
 import { VISIBLE } from './membership.js';
+import { type Page, type PageQuery, paginate } from './pagination.js';
 import { type PublicProfile, toPublicProfile } from './users.js';
 
 /** The contract's `Conversation`, seen by one member. */
@@ -47,24 +48,32 @@ export function toConversation(
   };
 }
 
-/** The caller's conversations, most recent activity first, read from base tables only. */
-export async function listConversations(me: string): Promise<Conversation[]> {
+/** Most recent activity first; the id breaks ties, so the order (and every cursor) is total. */
+const byActivity = {
+  key: (c: ConversationItem) => [c.lastActivityAt, c.conversationId],
+  descending: [true, false],
+} as const;
+
+/**
+ * One page of the caller's conversations, most recent activity first, read from base tables only.
+ * Every conversation is read to order them; only the page's peers are read.
+ */
+export async function listConversations(me: string, query: PageQuery): Promise<Page<Conversation>> {
   const entries = await listUserConversations(me);
-  const conversations = await getConversations(entries.map((e) => e.conversationId));
-  const peerIds = conversations
-    .filter((c) => c.type === 'direct')
-    .map((c) => c.memberIds?.find((id) => id !== me))
-    .filter((id): id is string => id !== undefined);
+  const conversations = (await getConversations(entries.map((e) => e.conversationId))).filter((c) =>
+    VISIBLE.has(c.status),
+  );
+  const page = paginate(conversations, byActivity, query);
+  const peerOf = (c: ConversationItem) =>
+    c.type === 'direct' ? c.memberIds?.find((id) => id !== me) : undefined;
+  const peerIds = page.items.map(peerOf).filter((id): id is string => id !== undefined);
   const peers = new Map((await getUsers(peerIds)).map((u) => [u.userId, u]));
   const byId = new Map(entries.map((e) => [e.conversationId, e]));
-  return conversations
-    .filter((c) => VISIBLE.has(c.status))
-    .map((c) => {
-      const peer = peers.get(c.memberIds?.find((id) => id !== me) ?? '');
+  return {
+    items: page.items.map((c) => {
+      const peer = peers.get(peerOf(c) ?? '');
       return toConversation(c, byId.get(c.conversationId), peer ? toPublicProfile(peer) : undefined);
-    })
-    .sort(
-      (a, b) =>
-        b.lastActivityAt.localeCompare(a.lastActivityAt) || a.conversationId.localeCompare(b.conversationId),
-    );
+    }),
+    nextCursor: page.nextCursor,
+  };
 }

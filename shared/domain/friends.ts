@@ -14,7 +14,9 @@ import { getUser, getUsers } from '../data/users-repo.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
 import { withRetry } from '../retry.js';
 import { directConversationId, newId } from './ids.js';
+import { type Page, type PageQuery, paginate } from './pagination.js';
 import { notifyUsers } from './push.js';
+import { limitPendingFriendRequests } from './spam-limits.js';
 import { type PublicProfile, toPublicProfile } from './users.js';
 
 /** The contract's `FriendRequest`. */
@@ -58,6 +60,7 @@ async function profileOf(userId: string): Promise<PublicProfile> {
 export async function sendFriendRequest(me: string, toUserId: string, message: string): Promise<SendResult> {
   if (toUserId === me)
     throw new InvalidRequestError('toUserId: cannot befriend yourself', { field: 'toUserId' });
+  await limitPendingFriendRequests(me);
   const now = new Date().toISOString();
   const item: FriendRequestItem = {
     requestId: newId('fr'),
@@ -169,17 +172,29 @@ export interface Friend {
   since: string;
 }
 
-/** The caller's friends with their direct conversations, read from base tables. */
-export async function listFriends(me: string): Promise<Friend[]> {
+/** Oldest friendship first; the friend's id breaks ties. */
+const bySince = {
+  key: (f: { since: string; friendId: string }) => [f.since, f.friendId],
+  descending: [false, false],
+} as const;
+
+/**
+ * One page of the caller's friends with their direct conversations, oldest friendship first, read from
+ * base tables. Friends whose account is closing or gone are left out.
+ */
+export async function listFriends(me: string, query: PageQuery): Promise<Page<Friend>> {
   const rows = await listFriendships(me);
   const users = new Map((await getUsers(rows.map((r) => r.friendId))).map((u) => [u.userId, u]));
-  const friends: Friend[] = [];
-  for (const row of rows) {
-    const user = users.get(row.friendId);
-    if (user?.status !== 'active') continue;
-    friends.push({ user: toPublicProfile(user), conversationId: row.conversationId, since: row.since });
-  }
-  return friends.sort((a, b) => a.since.localeCompare(b.since));
+  const active = rows.filter((row) => users.get(row.friendId)?.status === 'active');
+  const page = paginate(active, bySince, query);
+  return {
+    items: page.items.map((row) => ({
+      user: toPublicProfile(users.get(row.friendId) as NonNullable<ReturnType<typeof users.get>>),
+      conversationId: row.conversationId,
+      since: row.since,
+    })),
+    nextCursor: page.nextCursor,
+  };
 }
 
 /** Ends a friendship both ways; the conversation keeps its history. */

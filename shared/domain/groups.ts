@@ -19,6 +19,7 @@ import { newId } from './ids.js';
 import { requireMember } from './membership.js';
 import { type Operation, startOperation } from './operations.js';
 import { notifyUsers } from './push.js';
+import { limitGroupCreation, limitNonFriendInvites } from './spam-limits.js';
 
 /** Other members a group may have (the contract's bound); beyond one transaction it needs a saga. */
 export const MAX_GROUP_OTHER_MEMBERS = 1000;
@@ -55,6 +56,8 @@ export async function createGroup(
     });
   }
   await requireExistingUsers(others);
+  await limitGroupCreation(me);
+  await limitNonFriendInvites(me, others);
   const now = new Date().toISOString();
   const conversation: ConversationItem = {
     conversationId: newId('g'),
@@ -132,6 +135,7 @@ export async function addMembers(
     });
   }
   await requireExistingUsers(wanted);
+  await limitNonFriendInvites(me, wanted);
   let added: string[] = [];
   const conversation = await withRetry(async () => {
     const current = await requireOwnedGroup(me, conversationId);

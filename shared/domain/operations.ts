@@ -10,6 +10,7 @@ import {
 } from '../data/operations-repo.js';
 import { NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
+import { publicOperationError } from './operation-errors.js';
 
 /** The contract's `Operation`. */
 export interface Operation {
@@ -32,7 +33,7 @@ export const toOperation = ({
   operationId,
   type,
   status,
-  error,
+  error: publicOperationError(error),
   createdAt,
   updatedAt,
 });
@@ -57,7 +58,8 @@ export async function startExecution(op: OperationItem): Promise<void> {
 }
 
 /**
- * Records the operation, then starts its saga. If the start fails, the `running` record stays behind for
+ * Records the operation, then starts its saga; an operation id that already exists starts nothing and
+ * returns the existing operation. If the start fails, the `running` record stays behind for
  * the reconciler, which starts it later; the caller still gets its 202.
  */
 export async function startOperation(
@@ -70,7 +72,11 @@ export async function startOperation(
     executions: 0,
     updatedAt: op.createdAt,
   };
-  await createOperation(item);
+  if (!(await createOperation(item))) {
+    // The same operation was already started (a concurrent or repeated request): one saga, not two.
+    const existing = await getOperation(op.operationId);
+    if (existing) return toOperation(existing);
+  }
   try {
     await startExecution(item);
   } catch (error) {

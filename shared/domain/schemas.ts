@@ -22,6 +22,10 @@ export const loginBody = z.object({
     .transform((s) => s.toLowerCase()),
   password: z.string().min(1).max(128),
 });
+export const changePasswordBody = z.object({
+  currentPassword: z.string().min(1).max(128),
+  newPassword: password,
+});
 export const updateMeBody = z
   .object({
     displayName: displayName.optional(),

@@ -16,6 +16,8 @@ export interface PublicProfile {
   username: string;
   displayName: string;
   bio: string;
+  /** Present (true) only for an account that was deleted or is being deleted: shown as such, nameless. */
+  deleted?: true;
 }
 
 export function toUser(item: UserItem): User {
@@ -23,7 +25,13 @@ export function toUser(item: UserItem): User {
   return { userId, username, displayName, bio, version, createdAt };
 }
 
+/**
+ * What others see of a user. A deleted (or deleting) account shows no name at all, so that a later
+ * owner of its username is never taken for the person in an old conversation.
+ */
 export function toPublicProfile(item: UserItem): PublicProfile {
   const { userId, username, displayName, bio } = item;
+  if (item.status !== 'active')
+    return { userId, username: '', displayName: 'Deleted account', bio: '', deleted: true };
   return { userId, username, displayName, bio };
 }

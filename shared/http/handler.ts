@@ -1,6 +1,13 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { AppError, InvalidRequestError, toAppError, UnauthorizedError, UnavailableError } from '../errors.js';
+import {
+  AppError,
+  InvalidRequestError,
+  RequestTimeoutError,
+  toAppError,
+  UnauthorizedError,
+  UnavailableError,
+} from '../errors.js';
 import { logger } from '../logger.js';
 import { runIdempotent } from './idempotency.js';
 import { type HttpEvent, parseJsonBody } from './request.js';
@@ -12,6 +19,8 @@ export interface HttpRequest {
   /** The caller; empty on public routes. */
   readonly userId: string;
   readonly body: unknown;
+  /** The caller's token (id and expiry, epoch seconds) as the authorizer verified it; absent on public routes. */
+  readonly token: { readonly tokenId: string; readonly expiresAt: number } | undefined;
   readonly params: Readonly<Record<string, string | undefined>>;
   readonly query: Readonly<Record<string, string | undefined>>;
 }
@@ -21,8 +30,15 @@ export interface RouteOptions {
   readonly public?: boolean;
   /** Lets a closing or closed account in (to follow its own deletion); every other route refuses it. */
   readonly allowClosingAccount?: boolean;
+  /**
+   * The body carries a password or the answer a token: an `Idempotency-Key` is accepted but no record
+   * is kept (Powertools would store the response and a fast hash of the body).
+   */
+  readonly handlesCredentials?: boolean;
 }
 
+/** Time kept back from Lambda's timeout to answer a request that ran out of time. */
+const TIMEOUT_MARGIN_MS = 500;
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
 /**
@@ -52,6 +68,7 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
           body ??= { value: parseJsonBody(event) };
           return body.value;
         },
+        token: tokenOf(event),
         params: event.pathParameters ?? {},
         query: event.queryStringParameters ?? {},
       };
@@ -63,10 +80,12 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
         throw err;
       }
     };
-    if (!key || !MUTATING.has(method)) return execute();
+    // No record for anonymous callers: they have no scope of their own, and the public routes (register,
+    // login) answer with a live token and carry a password, neither of which may be stored at rest.
+    if (!key || !MUTATING.has(method) || !userId || options.handlesCredentials) return execute();
     return runIdempotent(
       {
-        scope: `${userId || 'public'}#${key}`,
+        scope: `${userId}#${key}`,
         payload: { route: event.routeKey, params: event.pathParameters ?? {}, body: event.body ?? '' },
         run: execute,
       },
@@ -74,7 +93,22 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
     );
   };
 
-  return middy<HttpEvent, HttpResponse, Error, Context>(core)
+  // Answers in the contract's shape before Lambda's own timeout would cut the function off (API
+  // Gateway would then answer with a body of its own).
+  const bounded = (event: HttpEvent, context: Context): Promise<HttpResponse> => {
+    const remaining = context.getRemainingTimeInMillis?.() ?? 0;
+    if (remaining <= 0) return core(event, context);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RequestTimeoutError()),
+        Math.max(100, remaining - TIMEOUT_MARGIN_MS),
+      );
+    });
+    return Promise.race([core(event, context), deadline]).finally(() => clearTimeout(timer));
+  };
+
+  return middy<HttpEvent, HttpResponse, Error, Context>(bounded)
     .before(async ({ event }) => {
       logger.appendKeys({ requestId: event.requestContext.requestId, routeKey: event.routeKey });
     })
@@ -97,4 +131,10 @@ function authenticatedUser(event: HttpEvent, allowClosing: boolean): string {
   }
   if (auth?.unavailable) throw new UnavailableError('Could not check the account, retry later');
   throw new UnauthorizedError(auth?.denyReason);
+}
+
+function tokenOf(event: HttpEvent): HttpRequest['token'] {
+  const auth = event.requestContext.authorizer?.lambda;
+  if (!auth?.userId || auth.tokenId === undefined) return undefined;
+  return { tokenId: String(auth.tokenId), expiresAt: Number(auth.tokenExpiresAt) };
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
-import { InvalidRequestError, PayloadTooLargeError } from '../errors.js';
+import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 import { requireWellFormedText } from '../unicode.js';
 
 /** Context the HTTP authorizer passes on: a user id when the token verified, else the reason it did not. */
@@ -7,6 +7,10 @@ export interface AuthorizerContext {
   userId?: string;
   /** Status of the caller's account when the token verified. */
   accountStatus?: string;
+  /** The verified token's id (`jti`), version and expiry (epoch seconds): what logout revokes. */
+  tokenId?: string;
+  tokenVersion?: number;
+  tokenExpiresAt?: number;
   denyReason?: string;
   /** The authorizer could not check the account; the request gets 503. */
   unavailable?: boolean;
@@ -20,6 +24,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** Parses a JSON body; an empty body is `undefined`, anything unparsable is a 400. */
 export function parseJsonBody(event: HttpEvent): unknown {
   if (event.body === undefined || event.body === '') return undefined;
+  // A body without Content-Type is read as JSON; one that names another media type is refused.
+  const contentType = event.headers?.['content-type'];
+  if (contentType !== undefined && !isJson(contentType)) throw new UnsupportedMediaTypeError(contentType);
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
     throw new PayloadTooLargeError('Request body too large');
@@ -31,4 +38,9 @@ export function parseJsonBody(event: HttpEvent): unknown {
   }
   requireWellFormedText(value, 'body');
   return value;
+}
+
+/** `application/json` or any `+json` type, with or without parameters such as `charset`. */
+function isJson(contentType: string): boolean {
+  return /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType);
 }

@@ -6,6 +6,7 @@ import { type ConversationItem, getConversation, listMembers } from '../data/con
 import { setOperationStatus } from '../data/operations-repo.js';
 import { cancellationReasons, isRetryableCancellation } from '../data/transactions.js';
 import { toConversation } from '../domain/conversations.js';
+import { describeSagaError } from '../domain/operation-errors.js';
 import { pushToUsers } from '../domain/push.js';
 import { BusinessError, TransientError } from './step-errors.js';
 
@@ -220,7 +221,7 @@ export async function failGroup(input: Pick<CreateGroupInput, 'conversationId'>)
 
 /** Compensation 3: the operation is compensated, with the error that caused it. */
 export async function markCompensated(input: Pick<CreateGroupInput, 'operationId' | 'error'>): Promise<void> {
-  await setOperationStatus(input.operationId, 'compensated', describeError(input.error), [
+  await setOperationStatus(input.operationId, 'compensated', describeError(input.operationId, input.error), [
     'running',
     'failed',
   ]);
@@ -228,10 +229,12 @@ export async function markCompensated(input: Pick<CreateGroupInput, 'operationId
 
 /** Last resort: the operation is `failed` and stays for the reconciler to finish or undo. */
 export async function recordFailure(input: Pick<CreateGroupInput, 'operationId' | 'error'>): Promise<void> {
-  await setOperationStatus(input.operationId, 'failed', describeError(input.error), ['running']);
+  await setOperationStatus(input.operationId, 'failed', describeError(input.operationId, input.error), [
+    'running',
+  ]);
 }
 
-export function describeError(error: CreateGroupInput['error']): string {
-  if (!error) return 'unknown error';
-  return [error.Error, error.Cause].filter(Boolean).join(': ').slice(0, 500);
+/** The operation's public `error` for a saga failure (a stable code; the raw cause is only logged). */
+export function describeError(operationId: string, error: CreateGroupInput['error']): string {
+  return describeSagaError(operationId, error);
 }

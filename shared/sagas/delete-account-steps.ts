@@ -119,7 +119,8 @@ export async function removeSearchDocuments({ userId }: DeleteAccountInput): Pro
 /** Frees the username (only the guard that points at this user). */
 export async function freeUsername({ userId }: DeleteAccountInput): Promise<void> {
   const user = await getUser(userId);
-  if (!user) return;
+  // A tombstone has no username left: the guard was freed before it was written.
+  if (!user?.username) return;
   try {
     await ddb.send(
       new DeleteCommand({
@@ -134,7 +135,10 @@ export async function freeUsername({ userId }: DeleteAccountInput): Promise<void
   }
 }
 
-/** Leaves a tombstone: no profile data, no password, status `deleted`. */
+/**
+ * Leaves a tombstone: no profile data, no username (it is free for someone else), no password or
+ * token state, status `deleted`.
+ */
 export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
   try {
     await ddb.send(
@@ -142,7 +146,7 @@ export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
         TableName: t().users,
         Key: { userId },
         UpdateExpression:
-          'SET #status = :deleted, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash',
+          'SET #status = :deleted, username = :empty, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash, revokedTokens',
         ConditionExpression: '#status = :deleting',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -167,5 +171,5 @@ export async function complete({ operationId }: DeleteAccountInput): Promise<voi
 
 /** The operation is `failed`; the account stays `deleting` and the reconciler resumes it. */
 export async function recordFailure({ operationId, error }: DeleteAccountInput): Promise<void> {
-  await setOperationStatus(operationId, 'failed', describeError(error), ['running']);
+  await setOperationStatus(operationId, 'failed', describeError(operationId, error), ['running']);
 }

@@ -64,6 +64,34 @@ export function actionForRecord(index: SearchIndex, record: SourceRecord): Searc
 export interface IndexerDeps {
   client?: SearchClient;
   tables?: Config['tables'];
+  /**
+   * Time left in the invocation (Lambda's `getRemainingTimeInMillis`). With it, an unreachable domain is
+   * retried inside the invocation (backoff up to 10 s) while more than `KEEP_FOR_RETURN_MS` is left,
+   * so that with the mapping's retries an outage of many minutes leaves nothing unindexed.
+   */
+  remainingMs?: () => number;
+}
+
+/** Time kept back to throw before Lambda's timeout, so that the mapping's own retry takes over. */
+const KEEP_FOR_RETURN_MS = 20_000;
+
+/** Applies actions, waiting out an unreachable domain while the invocation has time. */
+async function applyPatiently(actions: readonly SearchAction[], deps: IndexerDeps) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await applyActions(actions, deps.client);
+    } catch (err) {
+      const wait = Math.min(10_000, 500 * 2 ** attempt);
+      const left = deps.remainingMs?.() ?? 0;
+      if (left - wait < KEEP_FOR_RETURN_MS) throw err;
+      logger.warn('search domain unreachable; retrying in the invocation', {
+        attempt,
+        waitMs: wait,
+        error: err as Error,
+      });
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 interface IndexedRecords {
@@ -94,9 +122,9 @@ async function indexMixed(
       failed.push(at);
     }
   });
-  const outcomes = await applyActions(
+  const outcomes = await applyPatiently(
     planned.map((p) => p.action),
-    deps.client,
+    deps,
   );
   let applied = 0;
   let superseded = 0;

@@ -4,12 +4,13 @@ import { pushToConnections } from '../domain/push.js';
 import { InvalidRequestError, PayloadTooLargeError, toAppError, UnauthorizedError } from '../errors.js';
 import { logger } from '../logger.js';
 import { requireWellFormedText } from '../unicode.js';
+import { type ConnectionAuth, endSession, frameSessionEnded } from './session.js';
 
 /** API Gateway's WebSocket frame limit. */
 export const MAX_FRAME_BYTES = 32 * 1024;
 
 export type WsEvent = APIGatewayProxyWebsocketEventV2 & {
-  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & { authorizer?: { userId?: string } };
+  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & { authorizer?: ConnectionAuth };
 };
 
 export interface WsRequest {
@@ -76,6 +77,13 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, o
     const withId = (frame: WsReply) => (clientRequestId ? { ...frame, requestId: clientRequestId } : frame);
     const userId = event.requestContext.authorizer?.userId;
     if (!userId) throw new UnauthorizedError();
+    // Every frame re-checks the session: an expired, revoked or closing account gets no answer, ack
+    // or sync, but a `sessionEnded` frame and a closed socket.
+    const ended = await frameSessionEnded(event.requestContext.authorizer as ConnectionAuth);
+    if (ended) {
+      await endSession(connectionId, ended);
+      return { statusCode: 200 };
+    }
     const frame = parseFrame(event.body);
     const reply = async (answer: WsReply) => {
       await pushToConnections([connectionId], withId(answer));

@@ -3,10 +3,13 @@ import { api, UpgradeRefused, WsClient } from '../support/clients.js';
 import { signUp } from '../support/e2e-users.js';
 
 describe('GET /health', () => {
-  it('answers 200 after a DynamoDB round trip', async () => {
+  it('answers 200 once DynamoDB, the search domain and the send queue all answer', async () => {
     const res = await api('/health');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok' });
+    expect(res.body).toEqual({
+      status: 'ok',
+      dependencies: { database: 'ok', search: 'ok', sendQueue: 'ok' },
+    });
   });
 });
 

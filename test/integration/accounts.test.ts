@@ -161,15 +161,36 @@ describe('Idempotency-Key', () => {
   });
 
   it('executes concurrent duplicates once and gives all of them the same answer', async () => {
-    const username = unique('idem');
+    const me = await registered();
+    const key = unique('patch');
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
+        call(
+          updateMe,
+          httpEvent('PATCH /me', '/me', {
+            userId: me.user.userId,
+            body: { bio: 'once', expectedVersion: 1 },
+            headers: { 'idempotency-key': key },
+          }),
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(new Set(results.map((r) => r.body.version))).toEqual(new Set([2]));
+    expect((await scanAll('users')).find((u) => u.userId === me.user.userId)?.version).toBe(2);
+  });
+
+  it('keeps no record for registrations: a repeat is answered afresh, never with a stored token', async () => {
+    const username = unique('idem');
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
         call(register, registerEvent(username, {}, { 'idempotency-key': `reg-${username}` })),
       ),
     );
-    expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
-    expect(new Set(results.map((r) => r.body.user.userId)).size).toBe(1);
-    expect((await scanAll('users')).filter((u) => u.username === username)).toHaveLength(1);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect((await scanAll('idempotency')).filter((r) => String(r.id).includes(`reg-${username}`))).toEqual(
+      [],
+    );
   });
 
   it('scopes keys per user', async () => {

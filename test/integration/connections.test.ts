@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CONNECTION_TTL_SECONDS,
   listUserConnections,
+  maxConnectionsPerUser,
   saveConnection,
 } from '#shared/data/connections-repo.js';
 import { pushToUsers } from '#shared/domain/push.js';
@@ -30,11 +31,11 @@ describe('WebSocket connection records', () => {
     expect(conn?.connectionId).toBe(connectionId);
     const items = await scanAll('connections');
     const meta = items.find((i) => i.connectionId === connectionId);
-    const list = items.find((i) => i.pk === `USER#${userId}`);
+    const slots = items.filter((i) => i.pk === `USER#${userId}`);
     expect(meta).toMatchObject({ userId });
-    expect(Object.keys(list?.conns ?? {})).toEqual([connectionId]);
+    expect(slots.map((s) => s.connectionId)).toEqual([connectionId]);
     const horizon = Math.ceil(Date.now() / 1000) + CONNECTION_TTL_SECONDS;
-    for (const ttl of [meta?.expiresAt, list?.expiresAt, list?.conns[connectionId].expiresAt]) {
+    for (const ttl of [meta?.expiresAt, slots[0]?.expiresAt]) {
       expect(ttl).toBeGreaterThan(Date.now() / 1000);
       expect(ttl).toBeLessThanOrEqual(horizon);
     }
@@ -42,7 +43,53 @@ describe('WebSocket connection records', () => {
     expect(await listUserConnections(userId)).toEqual([]);
     const after = await scanAll('connections');
     expect(after.filter((i) => i.connectionId === connectionId)).toEqual([]);
-    expect(after.find((i) => i.pk === `USER#${userId}`)?.conns).toEqual({});
+    expect(after.filter((i) => i.pk === `USER#${userId}`)).toEqual([]);
+  });
+
+  it('caps one user at MAX_CONNECTIONS_PER_USER live connections, each in its own small item', async () => {
+    const userId = unique('user');
+    const max = maxConnectionsPerUser();
+    const record = () => ({ connectionId: `${unique('c')}=`, userId, connectedAt: new Date().toISOString() });
+    // All at once: the cap holds under a race, and the refused ones write nothing.
+    const results = await Promise.allSettled(Array.from({ length: max + 5 }, () => saveConnection(record())));
+    const saved = results.filter((r) => r.status === 'fulfilled' && r.value.ok).length;
+    expect(saved).toBe(max);
+    expect(await listUserConnections(userId)).toHaveLength(max);
+    const items = (await scanAll('connections')).filter((i) => i.pk === `USER#${userId}`);
+    expect(items).toHaveLength(max);
+    expect(await saveConnection(record())).toEqual({ ok: false, reason: 'limit' });
+    // Another user is not affected by this user's cap.
+    expect(await saveConnection({ ...record(), userId: unique('user') })).toEqual({ ok: true });
+    // One closed connection frees one place.
+    const [first] = await listUserConnections(userId);
+    await disconnect(wsEvent('$disconnect', first?.connectionId as string));
+    expect(await saveConnection(record())).toEqual({ ok: true });
+  });
+
+  it('frees places held by connections whose $disconnect never ran when a user reaches the cap', async () => {
+    const userId = unique('user');
+    // Records of connections the WebSocket front does not know (their $disconnect was lost).
+    for (let i = 0; i < maxConnectionsPerUser(); i++) {
+      await saveConnection({
+        connectionId: `${unique('lost')}=`,
+        userId,
+        connectedAt: new Date().toISOString(),
+      });
+    }
+    const connectionId = `${unique('c')}=`;
+    expect(await connect(wsEvent('$connect', connectionId, userId))).toMatchObject({ statusCode: 200 });
+    expect((await listUserConnections(userId)).map((c) => c.connectionId)).toEqual([connectionId]);
+  });
+
+  it('never lists a connection past its token expiry, so nothing is pushed to it', async () => {
+    const userId = unique('user');
+    await saveConnection({
+      connectionId: `${unique('c')}=`,
+      userId,
+      connectedAt: new Date().toISOString(),
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
+    expect(await listUserConnections(userId)).toEqual([]);
   });
 
   it('refuses $connect without an authorizer verdict', async () => {

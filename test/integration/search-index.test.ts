@@ -94,7 +94,7 @@ const userUpsert = (u: { userId: string }, old?: Item) =>
   record(tables().users, old ? 'MODIFY' : 'INSERT', { userId: u.userId }, { newImage: u, oldImage: old });
 
 const streamEvent = (...records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
-const indexer = (event: DynamoDBStreamEvent) => indexerHandler(event);
+const indexer = (event: DynamoDBStreamEvent) => indexerHandler(event, lambdaContext());
 
 function message(conversationId: string, seq: number, version: number, text = `message ${seq} v${version}`) {
   return {

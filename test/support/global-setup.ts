@@ -26,6 +26,8 @@ declare module 'vitest' {
  * handlers in-process against its DynamoDB engine; end-to-end tests talk to its HTTP and WebSocket fronts.
  */
 const TOKEN_SECRET = 'test-run-only-secret-0123456789abcdef0123456789';
+/** The runtime's functions sign `@connections` calls with this key; in-process handlers need the same. */
+const LOCAL_SECRET_ACCESS_KEY = `test-run-${process.pid}-${Date.now().toString(36)}`;
 
 export default async function setup(project: TestProject) {
   const remote = remoteTarget();
@@ -43,7 +45,11 @@ export default async function setup(project: TestProject) {
   // One signing secret for the runtime and in-process handlers, so tokens work across both.
   // A send burst of 120 lets the ordering test put 100 frames on one connection without throttling; the
   // flood tests still go past it. Everything else runs with the stack's defaults.
-  const runtime = await startRuntimeProcess({ TOKEN_SECRET, SEND_BURST: process.env.SEND_BURST ?? '120' });
+  const runtime = await startRuntimeProcess({
+    TOKEN_SECRET,
+    LOCAL_SECRET_ACCESS_KEY,
+    SEND_BURST: process.env.SEND_BURST ?? '120',
+  });
   const template = await cachedTemplate(fileURLToPath(new URL('../..', import.meta.url)));
   const topology = readTopology(template);
   const sqs = new SQSClient({
@@ -66,7 +72,7 @@ export default async function setup(project: TestProject) {
       {
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
         AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamoEndpoint,
         AWS_ENDPOINT_URL_DYNAMODB_STREAMS: runtime.dynamoEndpoint,
         AWS_ENDPOINT_URL_SQS: runtime.sqsEndpoint,

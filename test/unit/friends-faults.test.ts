@@ -1,5 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handler as accept } from '../../functions/http/friend-requests-accept.js';
@@ -87,6 +92,8 @@ describe('accept maps transaction cancellation reasons', () => {
   });
 
   it('maps a request to someone who already asked into an accept of theirs', async () => {
+    // The sender's pending outgoing requests (the spam limit counts them first).
+    ddb.on(QueryCommand).resolves({ Count: 0 });
     ddb
       .on(TransactWriteCommand)
       .rejectsOnce(cancelled(N, N, N, 'ConditionalCheckFailed', N, N))

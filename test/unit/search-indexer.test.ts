@@ -57,6 +57,28 @@ function fakeClient(answer: (action: Record<string, any>, i: number) => Record<s
 }
 
 describe('search indexer', () => {
+  it('waits out an unreachable domain inside the invocation while it has time, else throws', async () => {
+    const { client, bodies } = fakeClient(() => ({ status: 201, result: 'created' }));
+    const healthy = client.bulk.bind(client);
+    let refusals = 2;
+    const flaky = Object.assign(Object.create(client) as object, {
+      bulk: async (req: { body: Record<string, unknown>[] }) => {
+        if (refusals-- > 0)
+          throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'ConnectionError' });
+        return healthy(req);
+      },
+    }) as unknown as SearchClient;
+    const event = { Records: [record('MessagesT', 'INSERT', msg(1))] };
+    const res = await indexStreamEvent(event, { client: flaky, tables, remainingMs: () => 60_000 });
+    expect(res).toEqual({ batchItemFailures: [] });
+    expect(bodies).toHaveLength(1);
+    // Without time to wait (or without a context), the failure goes to the mapping's retry.
+    refusals = 1;
+    await expect(
+      indexStreamEvent(event, { client: flaky, tables, remainingMs: () => 5_000 }),
+    ).rejects.toThrow('ECONNREFUSED');
+  });
+
   it('builds one bulk request with external versions through the aliases', async () => {
     const { client, bodies } = fakeClient(() => ({ status: 201, result: 'created' }));
     const res = await indexStreamEvent(
