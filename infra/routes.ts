@@ -293,7 +293,7 @@ export const workers = {
     search: 'index',
     drainsDeadLetters: true,
     timeoutSeconds: 900,
-    tables: { users: 'read', messages: 'read' },
+    tables: { users: 'read', messages: 'read', cursors: 'readWrite' },
   },
   // The conversations' ordered writer: commits queued sends in batches, acks, fans out (infra/messaging.ts).
   messageSequencer: {
@@ -359,6 +359,7 @@ export const workers = {
       members: 'readWrite',
       userConversations: 'readWrite',
       users: 'read',
+      cursors: 'readWrite',
     },
   },
 } satisfies Record<string, FunctionSpec>;

@@ -11,6 +11,9 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from './stage.js';
 
+/** Minutes between two runs of the search reconciler. */
+export const SEARCH_RECONCILE_EVERY_MINUTES = 15;
+
 /** Event source mapping settings shared by every stream consumer (see the local poller for semantics). */
 export const streamConsumer = {
   startingPosition: StartingPosition.TRIM_HORIZON,
@@ -131,11 +134,14 @@ export class ChatSearch extends Construct {
     );
   }
 
-  /** Runs the reconciler on a schedule; it repairs whatever drift the stream path left behind. */
+  /**
+   * Runs the reconciler on a schedule; it repairs whatever drift the stream path left behind. Each run is
+   * a bounded slice of a sweep (see shared/search/reconcile.ts), so the rate sets how fast a sweep goes.
+   */
   schedule(reconciler: IFunction): void {
     this.domain.grantReadWrite(reconciler);
     new Rule(this, 'ReconcileSchedule', {
-      schedule: Schedule.rate(Duration.hours(1)),
+      schedule: Schedule.rate(Duration.minutes(SEARCH_RECONCILE_EVERY_MINUTES)),
       targets: [new LambdaFunction(reconciler)],
     });
   }

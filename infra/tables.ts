@@ -1,12 +1,19 @@
 import { AttributeType, BillingMode, StreamViewType, Table, type TableProps } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { type TableName, tableNames } from '#shared/config/table-names.js';
+import { type TableName, tableNames, UNFINISHED_OPERATIONS_INDEX } from '#shared/config/table-names.js';
 import type { StageConfig } from './stage.js';
 
 const S = AttributeType.STRING;
 const N = AttributeType.NUMBER;
 
-type KeySpec = Pick<TableProps, 'partitionKey' | 'sortKey' | 'stream' | 'timeToLiveAttribute'>;
+type KeySpec = Pick<TableProps, 'partitionKey' | 'sortKey' | 'stream' | 'timeToLiveAttribute'> & {
+  /** Global secondary indexes (all attributes projected). */
+  readonly indexes?: ReadonlyArray<{
+    readonly indexName: string;
+    readonly partitionKey: { name: string; type: AttributeType };
+    readonly sortKey?: { name: string; type: AttributeType };
+  }>;
+};
 
 const specs: Record<TableName, KeySpec> = {
   // Streams feed the search index (users by name, messages by text).
@@ -43,9 +50,23 @@ const specs: Record<TableName, KeySpec> = {
   },
   // Layout expected by Lambda Powertools' idempotency persistence.
   idempotency: { partitionKey: { name: 'id', type: S }, timeToLiveAttribute: 'expiration' },
-  operations: { partitionKey: { name: 'operationId', type: S } },
+  // Finished operations expire (TTL). Unfinished ones carry `unfinishedShard`, so the sparse index
+  // `unfinished` holds only them: the operations reconciler reads it, never the whole table.
+  operations: {
+    partitionKey: { name: 'operationId', type: S },
+    timeToLiveAttribute: 'expiresAt',
+    indexes: [
+      {
+        indexName: UNFINISHED_OPERATIONS_INDEX,
+        partitionKey: { name: 'unfinishedShard', type: S },
+        sortKey: { name: 'updatedAt', type: S },
+      },
+    ],
+  },
   // One token bucket per key (`send#<userId>`, `frames#<connectionId>`); idle buckets expire.
   rateLimits: { partitionKey: { name: 'bucketKey', type: S }, timeToLiveAttribute: 'expiresAt' },
+  // Where each scheduled job (the reconcilers) stopped, so that the next run resumes there.
+  cursors: { partitionKey: { name: 'job', type: S } },
 };
 
 /** Declares all tables with the stage's removal policy, on-demand billing and point-in-time recovery. */
@@ -57,13 +78,16 @@ export class ChatTables extends Construct {
     const byName = {} as Record<TableName, Table>;
     for (const name of tableNames) {
       const logicalName = `${name[0]?.toUpperCase()}${name.slice(1)}`;
-      byName[name] = new Table(this, logicalName, {
-        ...specs[name],
+      const { indexes, ...keys } = specs[name];
+      const table = new Table(this, logicalName, {
+        ...keys,
         billingMode: BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: stage.deletionProtection,
         removalPolicy: stage.removalPolicy,
       });
+      for (const index of indexes ?? []) table.addGlobalSecondaryIndex(index);
+      byName[name] = table;
     }
     this.byName = byName;
   }

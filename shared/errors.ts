@@ -1,3 +1,5 @@
+import { emitMetrics } from './metrics.js';
+
 /** Base of every error the API reports on purpose: a stable code, an HTTP status and a safe message. */
 export class AppError extends Error {
   constructor(
@@ -101,6 +103,15 @@ export class UnavailableError extends AppError {
   }
 }
 
+/** Errors by which AWS services refuse for throughput (after the SDK's own retries). */
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'LimitExceededException',
+]);
+
 const transientNames = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
@@ -126,6 +137,7 @@ export function isTransientDependencyError(err: unknown): boolean {
 /** Turns any error into an AppError: known ones pass through, transient ones become 503, the rest 500. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof Error && THROTTLING.has(err.name)) emitMetrics({ DependencyThrottled: 1 });
   if (isTransientDependencyError(err)) return new UnavailableError(undefined, err);
   return new AppError('internal', 500, 'Internal error', { cause: err });
 }

@@ -1,24 +1,31 @@
 import type { Context } from 'aws-lambda';
 import { logger } from '#shared/logger.js';
-import { holdDeadLetters, settleDeadLetters } from '#shared/search/dead-letters.js';
-import { reconcile } from '#shared/search/reconcile.js';
+import { earliestHeld, holdDeadLetters, settleDeadLetters } from '#shared/search/dead-letters.js';
+import { reconcileRun } from '#shared/search/reconcile.js';
 
 /** Time kept back at the end of the invocation to settle dead letters and answer. */
 const RESERVE_MS = 60_000;
 
 /**
- * Scheduled: compares the users and messages tables with the index and repairs drift. Dead letters of
- * the indexer waiting when it starts are acknowledged once the reconcile that follows them completed
- * for their table without failures (it repaired whatever their batch left behind).
+ * Scheduled: one bounded run of the search reconciler (`reconcileRun`), which resumes the sweep of the
+ * users and messages tables and indices where the previous run stopped. Dead letters of the indexer are
+ * acknowledged once a sweep of their table that started after them finished without failures; a run
+ * holding such letters goes on into the next sweep (within its budget) to get there sooner.
  */
 export const handler = async (_event: unknown, context?: Context) => {
   const remaining = context?.getRemainingTimeInMillis() ?? 900_000;
   const deadline = Date.now() + Math.max(10_000, remaining - RESERVE_MS);
   const held = process.env.SEARCH_DLQ_URL ? await holdDeadLetters(remaining / 1000) : undefined;
-  const { failures, byIndex, ...report } = await reconcile({ deadline });
-  const deadLettersCleared = held ? await settleDeadLetters(held, { failures, byIndex, ...report }) : 0;
+  const budget = process.env.RECONCILE_BUDGET ? Number(process.env.RECONCILE_BUDGET) : undefined;
+  const { failures, byIndex, ...report } = await reconcileRun({
+    deadline,
+    budget,
+    coverSince: held ? earliestHeld(held) : undefined,
+  });
+  const deadLettersCleared = held ? await settleDeadLetters(held, report.completed) : 0;
   const summary = { ...report, byIndex, deadLettersCleared, deadLettersHeld: held?.messages.length ?? 0 };
-  if (report.failed || !report.complete) logger.warn('search reconcile', { ...summary, failures });
+  if (report.failed || report.stoppedBy === 'deadline' || report.stoppedBy === 'lost-cursor')
+    logger.warn('search reconcile', { ...summary, failures });
   else logger.info('search reconcile', summary);
   return summary;
 };

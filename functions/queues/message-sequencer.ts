@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { flushMarkerSchema, queuedSendSchema } from '#shared/data/send-queue.js';
 import { type ReceivedSend, sequenceSends } from '#shared/domain/sequencer.js';
 import { logger } from '#shared/logger.js';
+import { emitMetrics } from '#shared/metrics.js';
 
 /**
  * The conversations' ordered writer, fed by the FIFO send queue (message group = conversation): queued
@@ -37,6 +38,7 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     }
   }
   const failed = new Set(await sequenceSends(received, flushes));
+  emitMetrics({ SendBatchSize: event.Records.length, MessagesCommitted: received.length - failed.size });
   // FIFO: once a message of a conversation failed, its later messages must wait for it.
   const blocked = new Set<string>();
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];

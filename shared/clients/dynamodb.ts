@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { traced } from '../tracing.js';
 
 /**
  * Sockets per process. A Lambda container serves one request at a time and never comes near it; the
@@ -16,14 +17,16 @@ const MAX_SOCKETS = 256;
  * the SDK retries it), instead of hanging until the function's own timeout.
  */
 export const ddb = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: 2_000,
-      requestTimeout: 8_000,
-      httpAgent: { maxSockets: MAX_SOCKETS, keepAlive: true },
-      httpsAgent: { maxSockets: MAX_SOCKETS, keepAlive: true },
+  traced(
+    new DynamoDBClient({
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: 2_000,
+        requestTimeout: 8_000,
+        httpAgent: { maxSockets: MAX_SOCKETS, keepAlive: true },
+        httpsAgent: { maxSockets: MAX_SOCKETS, keepAlive: true },
+      }),
     }),
-  }),
+  ),
   { marshallOptions: { removeUndefinedValues: true } },
 );
 export type DocClient = typeof ddb;

@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { traced } from '../tracing.js';
 
 let client: SQSClient | undefined;
 
@@ -7,6 +8,6 @@ let client: SQSClient | undefined;
  * (`AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL`), as for DynamoDB.
  */
 export function sqsClient(): SQSClient {
-  client ??= new SQSClient({});
+  client ??= traced(new SQSClient({}));
   return client;
 }

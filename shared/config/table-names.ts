@@ -20,6 +20,7 @@ export const tableNames = [
   'idempotency',
   'operations',
   'rateLimits',
+  'cursors',
 ] as const;
 export type TableName = (typeof tableNames)[number];
 
@@ -27,3 +28,6 @@ export type TableName = (typeof tableNames)[number];
 export function tableEnvVar(name: TableName): string {
   return `${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_TABLE`;
 }
+
+/** Sparse global secondary index of the operations table holding only unfinished operations. */
+export const UNFINISHED_OPERATIONS_INDEX = 'unfinished';

@@ -5,14 +5,17 @@ import type { DocClient } from '../clients/dynamodb.js';
 const BATCH = 100;
 
 /**
- * Strongly consistent batch read of many keys of one table, retrying unprocessed keys; missing items
- * are simply absent from the result.
+ * Batch read of many keys of one table (100 per call), retrying unprocessed keys; missing items are
+ * simply absent from the result. Strongly consistent unless `consistent: false` (half the read cost,
+ * for callers that check again before acting on an absence).
  */
 export async function batchGetAll<T>(
   client: DocClient,
   tableName: string,
   keys: readonly Record<string, unknown>[],
+  options: { consistent?: boolean } = {},
 ): Promise<T[]> {
+  const consistent = options.consistent ?? true;
   const out: T[] = [];
   for (let i = 0; i < keys.length; i += BATCH) {
     let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + BATCH) as Record<
@@ -21,7 +24,7 @@ export async function batchGetAll<T>(
     >[];
     for (let attempt = 0; pending?.length; attempt++) {
       const res = await client.send(
-        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } } }),
       );
       out.push(...((res.Responses?.[tableName] ?? []) as T[]));
       pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;

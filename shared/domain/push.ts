@@ -6,6 +6,7 @@ import {
 import { connectionsClient } from '../clients/connections.js';
 import { deleteConnection, listConnectionsOfUsers } from '../data/connections-repo.js';
 import { logger } from '../logger.js';
+import { emitMetrics } from '../metrics.js';
 
 /** Posts in flight at once per fan-out: enough to hide latency, few enough not to hit API limits. */
 export const PUSH_CONCURRENCY = 16;
@@ -49,6 +50,11 @@ export async function pushToConnections(
     }
   };
   await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, connectionIds.length) }, worker));
+  emitMetrics({
+    PushesDelivered: result.delivered,
+    GoneConnections: result.gone,
+    PushesFailed: result.failed,
+  });
   return result;
 }
 

@@ -8,6 +8,7 @@ import { cancellationReasons, isRetryableCancellation } from '../data/transactio
 import { toConversation } from '../domain/conversations.js';
 import { describeSagaError } from '../domain/operation-errors.js';
 import { pushToUsers } from '../domain/push.js';
+import { emitSagaOutcome } from '../metrics.js';
 import { BusinessError, TransientError } from './step-errors.js';
 
 /** What the CreateGroup state machine carries from step to step. */
@@ -145,7 +146,8 @@ export async function notify(
 
 /** Step 5: the operation succeeded. */
 export async function complete(input: Pick<CreateGroupInput, 'operationId'>): Promise<void> {
-  await setOperationStatus(input.operationId, 'succeeded', null, ['running', 'succeeded']);
+  if (await setOperationStatus(input.operationId, 'succeeded', null, ['running']))
+    emitSagaOutcome('createGroup', 'succeeded');
 }
 
 /**
@@ -221,17 +223,23 @@ export async function failGroup(input: Pick<CreateGroupInput, 'conversationId'>)
 
 /** Compensation 3: the operation is compensated, with the error that caused it. */
 export async function markCompensated(input: Pick<CreateGroupInput, 'operationId' | 'error'>): Promise<void> {
-  await setOperationStatus(input.operationId, 'compensated', describeError(input.operationId, input.error), [
-    'running',
-    'failed',
-  ]);
+  const changed = await setOperationStatus(
+    input.operationId,
+    'compensated',
+    describeError(input.operationId, input.error),
+    ['running', 'failed'],
+  );
+  if (changed) emitSagaOutcome('createGroup', 'compensated');
 }
 
 /** Last resort: the operation is `failed` and stays for the reconciler to finish or undo. */
 export async function recordFailure(input: Pick<CreateGroupInput, 'operationId' | 'error'>): Promise<void> {
-  await setOperationStatus(input.operationId, 'failed', describeError(input.operationId, input.error), [
-    'running',
-  ]);
+  if (
+    await setOperationStatus(input.operationId, 'failed', describeError(input.operationId, input.error), [
+      'running',
+    ])
+  )
+    emitSagaOutcome('createGroup', 'failed');
 }
 
 /** The operation's public `error` for a saga failure (a stable code; the raw cause is only logged). */

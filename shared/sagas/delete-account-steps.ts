@@ -17,6 +17,7 @@ import { getUser } from '../data/users-repo.js';
 import { removeMember } from '../domain/groups.js';
 import { closeConnection } from '../domain/push.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
+import { emitSagaOutcome } from '../metrics.js';
 import { withRetry } from '../retry.js';
 import { applyActions } from '../search/bulk.js';
 import { actionForItem } from '../search/documents.js';
@@ -166,10 +167,12 @@ export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
 }
 
 export async function complete({ operationId }: DeleteAccountInput): Promise<void> {
-  await setOperationStatus(operationId, 'succeeded', null, ['running', 'failed', 'succeeded']);
+  if (await setOperationStatus(operationId, 'succeeded', null, ['running', 'failed']))
+    emitSagaOutcome('deleteAccount', 'succeeded');
 }
 
 /** The operation is `failed`; the account stays `deleting` and the reconciler resumes it. */
 export async function recordFailure({ operationId, error }: DeleteAccountInput): Promise<void> {
-  await setOperationStatus(operationId, 'failed', describeError(operationId, error), ['running']);
+  if (await setOperationStatus(operationId, 'failed', describeError(operationId, error), ['running']))
+    emitSagaOutcome('deleteAccount', 'failed');
 }

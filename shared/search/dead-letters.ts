@@ -297,12 +297,28 @@ async function reconcileOnce(index: SearchIndex, ctx: ReplayCtx): Promise<boolea
 }
 
 // ---------------------------------------------------------------------------------------------------
-// For the scheduled reconciler: a full reconcile that starts after a failure repairs whatever that failure
-// left behind, so the messages waiting before it started can be acknowledged once it succeeded.
+// For the scheduled reconciler: a sweep of an index that starts after a failure repairs whatever that
+// failure left behind, so a dead letter can be acknowledged once such a sweep finished without failures.
+
+export interface HeldMessage {
+  readonly receiptHandle: string;
+  readonly index: SearchIndex | undefined;
+  /** When SQS received the dead letter (epoch ms). */
+  readonly sentAt: number;
+}
 
 export interface HeldMessages {
   readonly queueUrl: string;
-  readonly messages: ReadonlyArray<{ receiptHandle: string; index: SearchIndex | undefined }>;
+  readonly messages: ReadonlyArray<HeldMessage>;
+}
+
+/** Per index, the earliest held dead letter: a finished sweep must have started after it. */
+export function earliestHeld(held: HeldMessages): Partial<Record<SearchIndex, number>> {
+  const out: Partial<Record<SearchIndex, number>> = {};
+  for (const m of held.messages) {
+    if (m.index) out[m.index] = Math.min(out[m.index] ?? Number.POSITIVE_INFINITY, m.sentAt);
+  }
+  return out;
 }
 
 /** Receives (and hides for `visibilitySeconds`) up to `max` dead letters waiting now. */
@@ -313,7 +329,7 @@ export async function holdDeadLetters(
   const queueUrl = options.queueUrl ?? deadLetterQueueUrl();
   const sqs = options.sqs ?? new SQSClient({});
   const tables = options.tables ?? config().tables;
-  const held: Array<{ receiptHandle: string; index: SearchIndex | undefined }> = [];
+  const held: HeldMessage[] = [];
   const max = options.max ?? 100;
   while (held.length < max) {
     const res = await sqs.send(
@@ -322,6 +338,7 @@ export async function holdDeadLetters(
         MaxNumberOfMessages: Math.min(10, max - held.length),
         WaitTimeSeconds: 0,
         VisibilityTimeout: Math.max(1, Math.min(43_200, Math.ceil(visibilitySeconds))),
+        MessageSystemAttributeNames: ['SentTimestamp'],
       }),
     );
     if (!res.Messages?.length) break;
@@ -331,6 +348,8 @@ export async function holdDeadLetters(
       held.push({
         receiptHandle: m.ReceiptHandle,
         index: indexOfTable(tableNameOfArn(parsed?.batch.streamArn), tables),
+        // Unknown: now, so that only a sweep starting later covers it.
+        sentAt: Number(m.Attributes?.SentTimestamp ?? Date.now()),
       });
     }
   }
@@ -338,19 +357,20 @@ export async function holdDeadLetters(
 }
 
 /**
- * Deletes the held messages whose index was reconciled completely and without failures; the others are
- * made visible again at once. Returns how many were deleted.
+ * Deletes the held messages whose index a sweep that started after them finished without failures
+ * (`completed`, from the reconciler's cursor); the others are made visible again at once. Returns how
+ * many were deleted.
  */
 export async function settleDeadLetters(
   held: HeldMessages,
-  report: ReconcileReport,
+  completed: Partial<Record<SearchIndex, { startedAt: number; failed: number }>>,
   options: { sqs?: SQSClient } = {},
 ): Promise<number> {
   const sqs = options.sqs ?? new SQSClient({});
   let deleted = 0;
   for (const m of held.messages) {
-    const counts = m.index ? report.byIndex[m.index] : undefined;
-    const repaired = report.complete && counts !== undefined && counts.failed === 0;
+    const sweep = m.index ? completed[m.index] : undefined;
+    const repaired = sweep !== undefined && sweep.startedAt >= m.sentAt && sweep.failed === 0;
     try {
       if (repaired) {
         await sqs.send(new DeleteMessageCommand({ QueueUrl: held.queueUrl, ReceiptHandle: m.receiptHandle }));

@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { type Config, config } from '../config/env.js';
 import { logger } from '../logger.js';
+import { emitMetrics } from '../metrics.js';
 import { applyActions } from './bulk.js';
 import type { SearchClient } from './client.js';
 import { actionForItem, actionForRemoval, type SearchAction } from './documents.js';
@@ -172,6 +173,15 @@ export async function indexStreamEvent(
     records.push({ index, record: record as DynamoDBRecord as SourceRecord });
   }
   const result = await indexMixed(records, deps);
+  // Lag of the oldest change in the batch: how far the index trails the tables.
+  const times = (event.Records ?? [])
+    .map((r) => Number(r.dynamodb?.ApproximateCreationDateTime))
+    .filter(Number.isFinite);
+  const oldest = Math.min(...times);
+  emitMetrics({
+    DocumentsIndexed: result.applied,
+    IndexLag: times.length ? Math.max(0, Date.now() - oldest * 1000) : undefined,
+  });
   if (result.failed.length) {
     logger.warn('batch item failures', { failed: result.failed.length, of: event.Records.length });
   }
