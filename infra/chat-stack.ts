@@ -17,8 +17,9 @@ import {
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { abuseLimitEnvironment } from '#shared/config/abuse-limits.js';
 import { rateLimitEnvironment } from '#shared/config/rate-limits.js';
@@ -29,7 +30,7 @@ import { ChatMessaging } from './messaging.js';
 import { addMonitoring } from './monitoring.js';
 import { authorizers, type FunctionSpec, httpRoutes, workers, wsRoutes } from './routes.js';
 import { ChatSagas } from './sagas.js';
-import { ChatSearch, streamConsumer, streamFanoutFilter } from './search.js';
+import { ChatSearch, scheduleTargetOptions, streamConsumer, streamFanoutFilter } from './search.js';
 import { type StageConfig, targetOverrides } from './stage.js';
 import { ChatTables } from './tables.js';
 
@@ -62,6 +63,9 @@ export class ChatStack extends Stack {
     });
 
     const search = new ChatSearch(this, 'Search', { stage, removalPolicy: stage.removalPolicy });
+    // Scheduled events EventBridge could not deliver, and fan-out batches that kept failing.
+    const scheduleDeadLetters = deadLetterQueue(this, 'ScheduleDeadLetterQueue');
+    const fanoutDeadLetters = deadLetterQueue(this, 'FanoutDeadLetterQueue');
     const messaging = new ChatMessaging(this, 'Messaging');
 
     // Endpoints of a target that is not AWS (LocalStack), from context; none on AWS (see stage.ts).
@@ -185,19 +189,26 @@ export class ChatStack extends Stack {
 
     const indexer = makeFunction('SearchIndexer', workers.searchIndexer);
     search.connectIndexer(indexer, [tables.byName.users, tables.byName.messages]);
-    search.schedule(makeFunction('SearchReconciler', workers.searchReconciler));
+    search.schedule(makeFunction('SearchReconciler', workers.searchReconciler), scheduleDeadLetters);
     new Rule(this, 'OperationsReconcileSchedule', {
       schedule: Schedule.rate(Duration.minutes(5)),
-      targets: [new LambdaFunction(makeFunction('OperationsReconciler', workers.operationsReconciler))],
+      targets: [
+        new LambdaFunction(
+          makeFunction('OperationsReconciler', workers.operationsReconciler),
+          scheduleTargetOptions(scheduleDeadLetters),
+        ),
+      ],
     });
     messaging.connectSequencer(makeFunction('MessageSequencer', workers.messageSequencer));
-    // Fan-out of large conversations: retried briefly, then dropped; clients fill gaps with sync.
+    // Fan-out of large conversations: retried briefly, then recorded in a dead-letter queue (alarmed) and
+    // dropped; clients fill gaps with sync.
     makeFunction('MessageFanout', workers.messageFanout).addEventSource(
       new DynamoEventSource(tables.byName.messages, {
         ...streamConsumer,
         retryAttempts: 2,
         maxRecordAge: Duration.minutes(5),
         filters: [streamFanoutFilter],
+        onFailure: new SqsDlq(fanoutDeadLetters),
       }),
     );
 
@@ -206,6 +217,8 @@ export class ChatStack extends Stack {
       functions: allFunctions,
       deadLetterQueue: search.deadLetterQueue,
       sendDeadLetterQueue: messaging.deadLetterQueue,
+      scheduleDeadLetterQueue: scheduleDeadLetters,
+      fanoutDeadLetterQueue: fanoutDeadLetters,
       httpApi,
       wsApi,
       wsStage,
@@ -215,6 +228,15 @@ export class ChatStack extends Stack {
     new CfnOutput(this, 'HttpApiUrl', { value: httpApi.apiEndpoint });
     new CfnOutput(this, 'WebSocketUrl', { value: target.wsUrl ?? wsStage.url });
   }
+}
+
+/** A dead-letter queue: encrypted, TLS only, kept 14 days (SQS's maximum). */
+function deadLetterQueue(scope: Construct, id: string): Queue {
+  return new Queue(scope, id, {
+    retentionPeriod: Duration.days(14),
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
 }
 
 /** `ws/send-message` -> `WsSendMessage` (prefixed), a stable construct id per entry. */

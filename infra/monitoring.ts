@@ -20,6 +20,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
+import { METRICS_NAMESPACE, type MetricName } from '#shared/metrics.js';
 import type { StageConfig } from './stage.js';
 
 /** What the stack hands to monitoring: everything that can fail or throttle. */
@@ -29,6 +30,10 @@ export interface MonitoredResources {
   readonly deadLetterQueue: Queue;
   /** Sends the sequencer could not commit after every retry (never acknowledged to their senders). */
   readonly sendDeadLetterQueue: Queue;
+  /** Scheduled events (reconciler runs) EventBridge could not deliver. */
+  readonly scheduleDeadLetterQueue: Queue;
+  /** Fan-out stream batches that kept failing (their pushes were dropped). */
+  readonly fanoutDeadLetterQueue: Queue;
   readonly httpApi: HttpApi;
   readonly wsApi: WebSocketApi;
   readonly wsStage: WebSocketStage;
@@ -40,9 +45,10 @@ export const monitoringContext = {
   /** E-mail address subscribed to the alarm topic (it must confirm the subscription). */
   alarmEmail: 'alarmEmail',
   /**
-   * `true` turns on access logging of the WebSocket stage. API Gateway then requires the account-wide
-   * CloudWatch Logs role (`aws apigateway update-account ... cloudwatchRoleArn`), which one stack must not
-   * own; see docs/deploy.md. The HTTP API's access logs need no such role and are always on.
+   * `false` turns off access logging of the WebSocket stage (on by default). API Gateway requires the
+   * account-wide CloudWatch Logs role (`aws apigateway update-account ... cloudwatchRoleArn`) for it, which
+   * one stack must not own; docs/deploy.md sets it once per account and region. The HTTP API's access
+   * logs need no such role.
    */
   wsAccessLogs: 'wsAccessLogs',
 } as const;
@@ -78,6 +84,7 @@ export class ChatMonitoring extends Construct {
     super(scope, id);
     const { stage, functions, deadLetterQueue, sendDeadLetterQueue, httpApi, wsApi, wsStage, stateMachines } =
       resources;
+    const { scheduleDeadLetterQueue, fanoutDeadLetterQueue } = resources;
     const stack = Stack.of(this);
 
     this.topic = new Topic(this, 'AlarmTopic', {
@@ -128,6 +135,23 @@ export class ChatMonitoring extends Construct {
       metric: sendDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period }),
       threshold: thresholds.deadLetters,
       description: 'Send dead-letter queue holds sends the sequencer could not commit (never acknowledged)',
+    });
+
+    this.alarm('ScheduleDeadLetters', {
+      metric: scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period,
+      }),
+      threshold: thresholds.deadLetters,
+      description: 'Schedule dead-letter queue holds reconciler runs EventBridge could not start',
+    });
+    this.alarm('FanoutDeadLetters', {
+      metric: fanoutDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period,
+      }),
+      threshold: thresholds.deadLetters,
+      description: 'Fan-out dead-letter queue holds stream batches whose pushes were dropped',
     });
 
     // One alarm per function on errors + throttles, so that the alarm's name says which function.
@@ -244,6 +268,19 @@ export class ChatMonitoring extends Construct {
             ]),
           }),
         ],
+        ...applicationWidgets(stage, width, period, stateMachines),
+        [
+          new GraphWidget({
+            title: 'Dead letters (all queues)',
+            width: 24,
+            left: [
+              deadLetters,
+              ...[sendDeadLetterQueue, scheduleDeadLetterQueue, fanoutDeadLetterQueue].map((q) =>
+                q.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period }),
+              ),
+            ],
+          }),
+        ],
         [new AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: this.alarms })],
       ],
     });
@@ -315,6 +352,80 @@ export class ChatMonitoring extends Construct {
   }
 }
 
+/**
+ * Graphs of the application's own metrics (embedded metric format, namespace `Chat`, see
+ * shared/metrics.ts): sends and batch sizes, throttles, fan-out pushes and gone connections, index lag,
+ * saga outcomes, and the reconcilers' work.
+ */
+function applicationWidgets(
+  stage: StageConfig,
+  width: number,
+  period: Duration,
+  stateMachines: readonly StateMachine[],
+): GraphWidget[][] {
+  const app = (metricName: MetricName, statistic = 'Sum', extra: Record<string, string> = {}) =>
+    new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: 'chat', stage: stage.name, ...extra },
+      statistic,
+      period,
+      label: [metricName, statistic === 'Sum' ? '' : statistic, ...Object.values(extra)]
+        .filter(Boolean)
+        .join(' '),
+    });
+  const sagas = stateMachines.map((m) => (m.node.id === 'CreateGroup' ? 'createGroup' : 'deleteAccount'));
+  return [
+    [
+      new GraphWidget({
+        title: 'Messages committed; send batch size',
+        width,
+        left: [app('MessagesCommitted')],
+        right: [app('SendBatchSize', 'Average'), app('SendBatchSize', 'Maximum')],
+      }),
+      new GraphWidget({
+        title: 'Throttles: rate limits (429) and dependencies',
+        width,
+        left: [
+          app('RateLimited', 'Sum', { limit: 'send' }),
+          app('RateLimited', 'Sum', { limit: 'frames' }),
+          app('DependencyThrottled'),
+        ],
+      }),
+    ],
+    [
+      new GraphWidget({
+        title: 'Fan-out pushes and gone connections',
+        width,
+        left: [app('PushesDelivered'), app('GoneConnections'), app('PushesFailed')],
+      }),
+      new GraphWidget({
+        title: 'Index lag (ms) and documents indexed',
+        width,
+        left: [app('IndexLag', 'p50'), app('IndexLag', 'p99'), app('IndexLag', 'Maximum')],
+        right: [app('DocumentsIndexed')],
+      }),
+    ],
+    [
+      new GraphWidget({
+        title: 'Saga outcomes',
+        width,
+        left: sagas.flatMap((saga) =>
+          (['succeeded', 'compensated', 'failed'] as const)
+            .filter((outcome) => saga === 'createGroup' || outcome !== 'compensated')
+            .map((outcome) => app('SagaOutcome', 'Sum', { saga, outcome })),
+        ),
+      }),
+      new GraphWidget({
+        title: 'Reconcilers: work per run',
+        width,
+        left: [app('ReconcileChecked'), app('OperationsRead')],
+        right: [app('ReconcileRepaired'), app('ReconcileSweeps'), app('OperationsRepaired')],
+      }),
+    ],
+  ];
+}
+
 /** Turns on deletion protection of every log group in the stack (stages that retain their data). */
 class ProtectLogGroups implements IAspect {
   visit(node: IConstruct): void {
@@ -322,8 +433,8 @@ class ProtectLogGroups implements IAspect {
   }
 }
 
-/** True when the WebSocket stage's access logs are turned on by context. */
+/** True unless the WebSocket stage's access logs are turned off by context (`-c wsAccessLogs=false`). */
 export function wsAccessLogsEnabled(scope: IConstruct): boolean {
   const ws = scope.node.tryGetContext(monitoringContext.wsAccessLogs);
-  return ws === true || ws === 'true';
+  return !(ws === false || ws === 'false');
 }

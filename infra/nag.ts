@@ -101,14 +101,30 @@ export function acknowledgeNagFindings(stack: Stack): void {
     const fn = mapping.node.scopes.findLast((s) => s instanceof LambdaFunction);
     if (fn) streamConsumers.add(fn as LambdaFunction);
   }
-  for (const fn of streamConsumers) {
+  // Every function traces (active tracing): X-Ray's PutTraceSegments and PutTelemetryRecords have no
+  // resource-level permissions.
+  for (const fn of stack.node.findAll()) {
+    if (!(fn instanceof LambdaFunction)) continue;
+    const consumer = streamConsumers.has(fn);
     ack(
       fn,
       'AwsSolutions-IAM5[Resource::*]',
-      'A DynamoDB stream consumer needs dynamodb:ListStreams, which does not support resource-level ' +
-        'permissions; its reads (DescribeStream, GetRecords, GetShardIterator) are scoped to the table streams.',
+      'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level ' +
+        'permissions (CDK adds them with Tracing.ACTIVE).' +
+        (consumer
+          ? ' And as a DynamoDB stream consumer it needs dynamodb:ListStreams, which does not support ' +
+            'resource-level permissions either; its reads (DescribeStream, GetRecords, GetShardIterator) ' +
+            'are scoped to the table streams.'
+          : ''),
     );
   }
+  const operations = stack.node.findChild('Tables').node.findChild('Operations');
+  ack(
+    stack,
+    `AwsSolutions-IAM5[Resource::<${logicalId(operations)}.Arn>/index/*]`,
+    'CDK table grants cover the table’s indexes too; the operations table’s only index is the sparse ' +
+      '`unfinished` index (unfinished operations, read by the operations reconciler).',
+  );
 
   // --- API Gateway ------------------------------------------------------------------------------------
   const publicRoutes = new Set(httpRoutes.filter((r) => r.public).map((r) => r.route));
@@ -184,6 +200,19 @@ export function acknowledgeNagFindings(stack: Stack): void {
     'This queue is itself a dead-letter queue: the on-failure destination of the indexer’s stream ' +
       'mappings (Lambda sends there directly, not via a redrive policy), drained by the reconciler.',
   );
+  for (const [id, role] of [
+    ['ScheduleDeadLetterQueue', 'the dead-letter queue of the scheduled rules (EventBridge sends there)'],
+    [
+      'FanoutDeadLetterQueue',
+      'the on-failure destination of the fan-out stream mapping (Lambda sends there)',
+    ],
+  ] as const) {
+    ack(
+      child(stack, id),
+      'AwsSolutions-SQS3',
+      `This queue is itself a dead-letter queue: ${role}, directly rather than via a redrive policy; an alarm watches it.`,
+    );
+  }
   ack(
     child(stack, 'TokenSigningSecret'),
     'AwsSolutions-SMG4',

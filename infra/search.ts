@@ -7,7 +7,7 @@ import { FilterCriteria, FilterRule, type IFunction, StartingPosition } from 'aw
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, ResourcePolicy } from 'aws-cdk-lib/aws-logs';
 import { type CfnDomain, Domain, EngineVersion, TLSSecurityPolicy } from 'aws-cdk-lib/aws-opensearchservice';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from './stage.js';
 
@@ -138,13 +138,22 @@ export class ChatSearch extends Construct {
    * Runs the reconciler on a schedule; it repairs whatever drift the stream path left behind. Each run is
    * a bounded slice of a sweep (see shared/search/reconcile.ts), so the rate sets how fast a sweep goes.
    */
-  schedule(reconciler: IFunction): void {
+  schedule(reconciler: IFunction, deadLetterQueue: IQueue): void {
     this.domain.grantReadWrite(reconciler);
     new Rule(this, 'ReconcileSchedule', {
       schedule: Schedule.rate(Duration.minutes(SEARCH_RECONCILE_EVERY_MINUTES)),
-      targets: [new LambdaFunction(reconciler)],
+      targets: [new LambdaFunction(reconciler, scheduleTargetOptions(deadLetterQueue))],
     });
   }
+}
+
+/**
+ * How a schedule invokes its function: EventBridge retries a failed delivery (the function could not
+ * be invoked: throttled, deleted, no permission) twice within an hour, then parks the event in the
+ * dead-letter queue, which an alarm watches. A function error is the function's own (logged, alarmed).
+ */
+export function scheduleTargetOptions(deadLetterQueue: IQueue) {
+  return { deadLetterQueue, retryAttempts: 2, maxEventAge: Duration.hours(1) };
 }
 
 /** Only inserts of messages marked for stream fan-out reach the fan-out worker. */

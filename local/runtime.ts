@@ -150,6 +150,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         SEARCH_SIGNING: 'none',
         TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await tokenSecret(dataDir)),
         POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+        // Embedded-metric lines are for CloudWatch; locally they would only crowd the output.
+        POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
         // Rate limits may be changed for a local run, as `-c` context changes them for a deployment.
         ...Object.fromEntries(
           [

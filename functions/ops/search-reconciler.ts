@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { logger } from '#shared/logger.js';
+import { emitMetrics } from '#shared/metrics.js';
 import { earliestHeld, holdDeadLetters, settleDeadLetters } from '#shared/search/dead-letters.js';
 import { reconcileRun } from '#shared/search/reconcile.js';
 
@@ -23,6 +24,11 @@ export const handler = async (_event: unknown, context?: Context) => {
     coverSince: held ? earliestHeld(held) : undefined,
   });
   const deadLettersCleared = held ? await settleDeadLetters(held, report.completed) : 0;
+  emitMetrics({
+    ReconcileChecked: report.checked,
+    ReconcileRepaired: report.indexed + report.deleted,
+    ReconcileSweeps: report.sweepsCompleted,
+  });
   const summary = { ...report, byIndex, deadLettersCleared, deadLettersHeld: held?.messages.length ?? 0 };
   if (report.failed || report.stoppedBy === 'deadline' || report.stoppedBy === 'lost-cursor')
     logger.warn('search reconcile', { ...summary, failures });

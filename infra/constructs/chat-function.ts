@@ -1,8 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
-import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '#shared/metrics.js';
 import type { StageConfig } from '../stage.js';
 
 /** Metadata key naming a function's source entry; the local runtime loads that module directly. */
@@ -27,10 +28,13 @@ export class ChatFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
+      // X-Ray: Lambda opens a segment per invocation; Powertools Tracer adds the SDK calls (shared/tracing.ts).
+      tracing: Tracing.ACTIVE,
       timeout: props.timeout ?? Duration.seconds(10),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'chat',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         STAGE: props.stage.name,
         ...props.environment,
       },

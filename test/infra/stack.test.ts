@@ -98,4 +98,51 @@ describe('ChatStack', () => {
     template.hasOutput('HttpApiUrl', {});
     template.hasOutput('WebSocketUrl', {});
   });
+
+  it('expires finished operations and indexes only unfinished ones (sparse index)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'operationId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'unfinished',
+          KeySchema: [
+            { AttributeName: 'unfinishedShard', KeyType: 'HASH' },
+            { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [Match.objectLike({ AttributeName: 'job' })],
+    });
+  });
+
+  it('traces every function, parks undeliverable schedules and failed fan-out batches in dead-letter queues', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules.length).toBe(2);
+    for (const rule of rules) {
+      for (const target of rule.Properties.Targets) {
+        expect(target.DeadLetterConfig?.Arn).toBeDefined();
+        expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 });
+      }
+    }
+    const fanout = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).find((m) =>
+      JSON.stringify(m.Properties.FilterCriteria ?? {}).includes('fanout'),
+    );
+    expect(fanout?.Properties.DestinationConfig?.OnFailure?.Destination).toBeDefined();
+    const dashboard = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard')));
+    for (const metric of [
+      'MessagesCommitted',
+      'SendBatchSize',
+      'RateLimited',
+      'PushesDelivered',
+      'GoneConnections',
+      'IndexLag',
+      'SagaOutcome',
+    ]) {
+      expect(dashboard, metric).toContain(metric);
+    }
+  });
 });

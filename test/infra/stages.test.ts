@@ -20,7 +20,7 @@ describe('deployment stages', () => {
     custom = synthTemplate({
       stage: 'dev',
       alarmEmail: 'ops@example.com',
-      wsAccessLogs: 'true',
+      wsAccessLogs: 'false',
       wsCallbackUrl: 'http://localhost.localstack.cloud:4566',
       wsUrl: '{wsApiEndpoint}/{stage}',
       searchEndpoint: 'http://{domainEndpoint}',
@@ -81,18 +81,23 @@ describe('deployment stages', () => {
     }
   });
 
-  it('writes the HTTP API’s access logs, and the WebSocket stage’s only when turned on', () => {
-    dev().hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
-    });
-    dev().hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: 'dev',
-      AccessLogSettings: Match.absent(),
-    });
+  it('writes the HTTP API’s and the WebSocket stage’s access logs, the latter unless turned off', () => {
+    for (const [name, template] of Object.entries(templates)) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: name,
+        AccessLogSettings: {
+          DestinationArn: Match.anyValue(),
+          Format: Match.stringLikeRegexp('connectionId'),
+        },
+      });
+    }
     Template.fromJSON(custom).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: 'dev',
-      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('connectionId') },
+      AccessLogSettings: Match.absent(),
     });
   });
 

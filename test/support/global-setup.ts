@@ -84,6 +84,7 @@ export default async function setup(project: TestProject) {
         // In-process tests create many users; the KDF's cost is measured by the auth benchmark instead.
         SCRYPT_N: '1024',
         POWERTOOLS_LOG_LEVEL: 'ERROR',
+        POWERTOOLS_METRICS_DISABLED: 'true',
       },
       refs,
     ),
