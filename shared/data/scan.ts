@@ -18,16 +18,17 @@ export async function scanTable<T = Record<string, unknown>>(
   return items;
 }
 
-/** Every page of a strongly consistent query. */
+/** Every page of a query, strongly consistent unless `consistent: false`. */
 export async function queryAll<T>(
   client: DocClient,
   input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'ConsistentRead' | 'ExclusiveStartKey'>,
+  options: { consistent?: boolean } = {},
 ): Promise<T[]> {
   const items: T[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
-      new QueryCommand({ ...input, ConsistentRead: true, ExclusiveStartKey: start }),
+      new QueryCommand({ ...input, ConsistentRead: options.consistent ?? true, ExclusiveStartKey: start }),
     );
     items.push(...((page.Items ?? []) as T[]));
     start = page.LastEvaluatedKey;

@@ -3,6 +3,7 @@ import { type DocClient, ddb as defaultDdb } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from '../data/batch-get.js';
 import { readCursor, saveCursor } from '../data/cursors-repo.js';
+import { queryAll } from '../data/scan.js';
 import { logger } from '../logger.js';
 import { type ActionOutcome, applyActions } from './bulk.js';
 import { type SearchClient, searchClient } from './client.js';
@@ -494,9 +495,10 @@ async function checkDocs(
   counts.checkedDocs += hits.length;
   const keyed = hits.map((hit) => ({ hit, key: keyOfDocId(index, hit._id) }));
   const keys = keyed.flatMap((k) => (k.key ? [k.key] : []));
-  const items = await batchGetAll<Record<string, unknown>>(ctx.ddb, ctx.tables[index], keys, {
-    consistent: false,
-  });
+  const items =
+    index === 'messages'
+      ? await messagesInRanges(keys, ctx)
+      : await batchGetAll<Record<string, unknown>>(ctx.ddb, ctx.tables[index], keys, { consistent: false });
   const found = new Map(items.map((item) => [docKey(index, item), item]));
   const unseen = keyed.flatMap((k) => (k.key && !found.has(docKey(index, k.key)) ? [k.key] : []));
   if (unseen.length) {
@@ -519,6 +521,43 @@ async function checkDocs(
     }
   }
   await repair(repairs, counts, ctx);
+}
+
+/**
+ * The messages of a page of documents, read by range: documents come sorted by conversation and seq, so
+ * one eventually consistent Query per conversation (seq between the page's first and last) returns them
+ * all. A Query is charged by the size it reads (4 KB per half unit), where BatchGetItem charges each
+ * item at least a half unit: for small messages this is about ten times cheaper.
+ */
+async function messagesInRanges(
+  keys: Record<string, unknown>[],
+  ctx: Ctx,
+): Promise<Record<string, unknown>[]> {
+  const ranges = new Map<string, { lo: number; hi: number }>();
+  for (const key of keys) {
+    const conversationId = String(key.conversationId);
+    const seq = Number(key.seq);
+    const range = ranges.get(conversationId);
+    if (!range) ranges.set(conversationId, { lo: seq, hi: seq });
+    else {
+      range.lo = Math.min(range.lo, seq);
+      range.hi = Math.max(range.hi, seq);
+    }
+  }
+  const pages = await Promise.all(
+    [...ranges].map(([conversationId, { lo, hi }]) =>
+      queryAll<Record<string, unknown>>(
+        ctx.ddb,
+        {
+          TableName: ctx.tables.messages,
+          KeyConditionExpression: 'conversationId = :c AND seq BETWEEN :lo AND :hi',
+          ExpressionAttributeValues: { ':c': conversationId, ':lo': lo, ':hi': hi },
+        },
+        { consistent: false },
+      ),
+    ),
+  );
+  return pages.flat();
 }
 
 const docKey = (index: SearchIndex, item: Record<string, unknown>) =>
