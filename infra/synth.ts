@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from './app.js';
+import { buildApp, cdkJsonContext } from './app.js';
 
 /** A CloudFormation template as plain JSON. */
 export type CfnTemplate = { Resources: Record<string, CfnResource>; Outputs?: Record<string, unknown> };
@@ -15,7 +15,7 @@ export interface CfnResource {
  * the TypeScript sources directly), so every consumer reads the very template that deploys.
  */
 export function synthTemplate(context: Record<string, unknown> = {}): CfnTemplate {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
   const { stack } = buildApp(app);
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }

@@ -1,7 +1,7 @@
 import { App, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '#infra/app.js';
+import { buildApp, cdkJsonContext } from '#infra/app.js';
 import { applyNagChecks } from '#infra/nag.js';
 
 /** One finding: a rule (with its finding id, e.g. `AwsSolutions-IAM5[Resource::*]`) at a construct. */
@@ -22,7 +22,7 @@ const findings = (report: PolicyValidationPluginReport): Finding[] =>
 
 /** Synthesizes a stage the way `infra/main.ts` does for `cdk synth` (without bundling the functions). */
 function synthesize(stage: string, checked: boolean): { app: App; error?: unknown } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], stage } });
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stage } });
   const { stack } = buildApp(app);
   if (checked) applyNagChecks(app, stack);
   try {
