@@ -1,4 +1,4 @@
-import { type App, type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import { type App, type CfnElement, type Stack, Token, Validations } from 'aws-cdk-lib';
 import { CfnRoute, type HttpApi, type WebSocketApi, type WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { CfnEventSourceMapping, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnDomain } from 'aws-cdk-lib/aws-opensearchservice';
@@ -26,6 +26,15 @@ export function applyNagChecks(app: App, stack: Stack): void {
  * wildcard elsewhere still fails the checks.
  */
 export function acknowledgeNagFindings(stack: Stack): void {
+  // A stack pinned to an account and region (prod) has them, and the partition, as literals in its ARNs.
+  const pinned = !Token.isUnresolved(stack.region) && !Token.isUnresolved(stack.account);
+  const literal = (id: string) =>
+    pinned
+      ? id
+          .replaceAll('<AWS::Partition>', stack.partition)
+          .replaceAll('<AWS::Region>', stack.region)
+          .replaceAll('<AWS::AccountId>', stack.account)
+      : id;
   const ack = (scope: IConstruct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id, reason });
   const logicalId = (scope: IConstruct) => stack.getLogicalId(scope.node.defaultChild as CfnElement);
@@ -47,7 +56,9 @@ export function acknowledgeNagFindings(stack: Stack): void {
   );
   ack(
     stack,
-    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(wsApi)}>/${wsStage.stageName}/*/@connections/*]`,
+    literal(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(wsApi)}>/${wsStage.stageName}/*/@connections/*]`,
+    ),
     'Pushing functions post to, and close, WebSocket connections whose ids exist only at run time; the ' +
       'grant (CDK grantManagementApiAccess) is limited to the @connections API of this API’s one stage.',
   );
@@ -69,7 +80,9 @@ export function acknowledgeNagFindings(stack: Stack): void {
   for (const machine of [sagas.createGroup, sagas.deleteAccount]) {
     ack(
       stack,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(machine)}"}]}]}:*]`,
+      literal(
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(machine)}"}]}]}:*]`,
+      ),
       'Functions that start sagas read back their executions (DescribeExecution), whose names are ' +
         'operation ids chosen at run time; the grant covers the executions of this state machine only.',
     );

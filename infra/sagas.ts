@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -131,6 +131,9 @@ export class ChatSagas extends Construct {
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, `${id}Logs`, {
+          // Under /aws/vendedlogs/: CloudWatch Logs then needs no resource-policy entry per log group for
+          // Step Functions' log delivery (the account's policy is limited to 5,120 characters).
+          logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${id}`,
           retention: props.logRetention,
           removalPolicy: props.removalPolicy,
         }),

@@ -26,6 +26,12 @@ export interface StageConfig {
   readonly abuseLimits: AbuseLimits;
   /** Open WebSocket connections per user; more are refused at the upgrade with 429. */
   readonly maxConnectionsPerUser: number;
+  /**
+   * True when the stage must name its AWS account and region (context `<stage>Account`, `<stage>Region`,
+   * e.g. `-c prodAccount=123456789012 -c prodRegion=eu-west-1`, or set once in cdk.json), so that it
+   * can never be deployed wherever the current credentials happen to point.
+   */
+  readonly pinned: boolean;
 }
 
 /** The local web client's default origins (`npm start` serves it on WEB_PORT, 3002 by default). */
@@ -44,6 +50,7 @@ const stages: Record<string, StageConfig> = {
     corsOrigins: LOCAL_WEB_ORIGINS,
     abuseLimits: DEFAULT_ABUSE_LIMITS,
     maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
+    pinned: false,
   },
   prod: {
     name: 'prod',
@@ -57,6 +64,7 @@ const stages: Record<string, StageConfig> = {
     corsOrigins: [],
     abuseLimits: DEFAULT_ABUSE_LIMITS,
     maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
+    pinned: true,
   },
 };
 
@@ -65,6 +73,28 @@ export function stageConfig(name: string): StageConfig {
   const stage = stages[name];
   if (!stage) throw new Error(`Unknown stage "${name}"; expected one of ${Object.keys(stages).join(', ')}`);
   return stage;
+}
+
+/**
+ * The account and region a stage deploys to. A pinned stage (prod) reads them from context
+ * (`<stage>Account`, `<stage>Region`) and refuses to synthesize without them or with malformed values;
+ * the CLI then refuses to deploy it with credentials of another account. Other stages stay
+ * environment-agnostic (they deploy where the credentials point).
+ */
+export function stageEnvironment(
+  scope: IConstruct,
+  stage: StageConfig,
+): { account: string; region: string } | undefined {
+  if (!stage.pinned) return undefined;
+  const account = String(scope.node.tryGetContext(`${stage.name}Account`) ?? '');
+  const region = String(scope.node.tryGetContext(`${stage.name}Region`) ?? '');
+  if (!/^\d{12}$/.test(account) || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new Error(
+      `Stage ${stage.name} is pinned: set its account and region with -c ${stage.name}Account=<12 digits> ` +
+        `-c ${stage.name}Region=<region> (or in cdk.json); got account "${account}", region "${region}"`,
+    );
+  }
+  return { account, region };
 }
 
 /**

@@ -3,6 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext } from '#infra/app.js';
 import { applyNagChecks } from '#infra/nag.js';
+import { PROD_PIN } from '../support/stages.js';
 
 /** One finding: a rule (with its finding id, e.g. `AwsSolutions-IAM5[Resource::*]`) at a construct. */
 interface Finding {
@@ -22,7 +23,9 @@ const findings = (report: PolicyValidationPluginReport): Finding[] =>
 
 /** Synthesizes a stage the way `infra/main.ts` does for `cdk synth` (without bundling the functions). */
 function synthesize(stage: string, checked: boolean): { app: App; error?: unknown } {
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stage } });
+  const app = new App({
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stage, ...PROD_PIN },
+  });
   const { stack } = buildApp(app);
   if (checked) applyNagChecks(app, stack);
   try {

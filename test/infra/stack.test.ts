@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { synthTemplate } from '#infra/synth.js';
 import { tableNames } from '#shared/config/table-names.js';
+import { PROD_PIN } from '../support/stages.js';
 
 describe('ChatStack', () => {
   let template: Template;
@@ -36,7 +37,7 @@ describe('ChatStack', () => {
   });
 
   it('keeps data on delete in prod and drops it in dev', () => {
-    const prod = Template.fromJSON(synthTemplate({ stage: 'prod' }));
+    const prod = Template.fromJSON(synthTemplate({ stage: 'prod', ...PROD_PIN }));
     prod.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     prod.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
     template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });

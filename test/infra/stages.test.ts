@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stageConfig } from '#infra/stage.js';
 import { type CfnTemplate, synthTemplate } from '#infra/synth.js';
+import { PROD_PIN } from '../support/stages.js';
 
 const idsOf = (t: Template, type: string) => Object.keys(t.findResources(type));
 
@@ -15,7 +16,9 @@ describe('deployment stages', () => {
   const templates: Record<string, Template> = {};
   let custom: CfnTemplate;
   beforeAll(() => {
-    for (const stage of ['dev', 'prod']) templates[stage] = Template.fromJSON(synthTemplate({ stage }));
+    for (const stage of ['dev', 'prod']) {
+      templates[stage] = Template.fromJSON(synthTemplate({ stage, ...PROD_PIN }));
+    }
     // Context a deployment may add: the alarm e-mail, WebSocket access logs, a LocalStack target.
     custom = synthTemplate({
       stage: 'dev',
@@ -34,6 +37,15 @@ describe('deployment stages', () => {
     expect(idsOf(dev(), 'AWS::DynamoDB::Table').length).toBeGreaterThan(0);
     expect(idsOf(prod(), 'AWS::DynamoDB::Table')).toEqual(idsOf(dev(), 'AWS::DynamoDB::Table'));
     expect(() => synthTemplate({ stage: 'staging' })).toThrow(/Unknown stage "staging"/);
+  });
+
+  it('pins prod to the account and region given by context, and leaves dev environment-agnostic', () => {
+    expect(() => synthTemplate({ stage: 'prod' })).toThrow(/Stage prod is pinned/);
+    expect(() => synthTemplate({ stage: 'prod', ...PROD_PIN, prodAccount: '1234' })).toThrow(/pinned/);
+    const dashboard = (t: Template) =>
+      JSON.stringify(Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties);
+    expect(dashboard(prod())).toContain(PROD_PIN.prodRegion);
+    expect(dashboard(dev())).toContain('AWS::Region');
   });
 
   it('retains data in prod and turns on deletion protection wherever AWS offers it', () => {
