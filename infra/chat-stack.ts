@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, NestedStack, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   type CfnStage,
   HttpApi,
@@ -38,35 +38,67 @@ export interface ChatStackProps extends StackProps {
   readonly stage: StageConfig;
 }
 
+/**
+ * The nested stacks the backend is split into, along its seams; each holds a fraction of
+ * CloudFormation's 500-resource limit (test/infra/stack.test.ts checks the headroom). Constructs keep
+ * their ids inside them, so the logical ids in each nested template are the ones of the single stack
+ * the backend used to be.
+ */
+export const NESTED_STACKS = {
+  /** Tables, the token signing secret, the send queue and the dead-letter queues of schedules and fan-out. */
+  data: 'DataStack',
+  /** The OpenSearch domain, its indexer and reconciler. */
+  search: 'SearchStack',
+  /** The WebSocket API and its routes, the sequencer and the stream fan-out. */
+  realtime: 'RealtimeStack',
+  /** The Step Functions sagas, their step functions and the operations reconciler. */
+  sagas: 'SagasStack',
+  /** The HTTP API and its routes. */
+  http: 'HttpStack',
+  /** Alarms, their topic, the dashboard and the API access logs. */
+  monitoring: 'MonitoringStack',
+} as const;
+
 /** The whole chat backend: tables, HTTP and WebSocket APIs, and one function per route. */
 export class ChatStack extends Stack {
   constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id, props);
     const { stage } = props;
-    const tables = new ChatTables(this, 'Tables', stage);
+    const nested = (key: keyof typeof NESTED_STACKS) => new NestedStack(this, NESTED_STACKS[key]);
+    const dataStack = nested('data');
+    const searchStack = nested('search');
+    const realtimeStack = nested('realtime');
+    const sagasStack = nested('sagas');
+    const httpStack = nested('http');
+    const monitoringStack = nested('monitoring');
+    const tables = new ChatTables(dataStack, 'Tables', stage);
 
     // Generated at deploy time, never stored in the repository.
-    const tokenSecret = new Secret(this, 'TokenSigningSecret', {
+    const tokenSecret = new Secret(dataStack, 'TokenSigningSecret', {
       description: 'HMAC key that signs access tokens',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: stage.removalPolicy,
     });
 
-    const wsApi = new WebSocketApi(this, 'WebSocketApi', {
+    const wsApi = new WebSocketApi(realtimeStack, 'WebSocketApi', {
       routeSelectionExpression: '$request.body.action',
     });
-    const wsStage = new WebSocketStage(this, 'WebSocketStage', {
+    const wsStage = new WebSocketStage(realtimeStack, 'WebSocketStage', {
       webSocketApi: wsApi,
       stageName: stage.name,
       autoDeploy: true,
       throttle: stage.throttle,
     });
 
-    const search = new ChatSearch(this, 'Search', { stage, removalPolicy: stage.removalPolicy });
-    // Scheduled events EventBridge could not deliver, and fan-out batches that kept failing.
-    const scheduleDeadLetters = deadLetterQueue(this, 'ScheduleDeadLetterQueue');
-    const fanoutDeadLetters = deadLetterQueue(this, 'FanoutDeadLetterQueue');
-    const messaging = new ChatMessaging(this, 'Messaging');
+    const search = new ChatSearch(searchStack, 'Search', { stage, removalPolicy: stage.removalPolicy });
+    // Scheduled events EventBridge could not deliver, and fan-out batches that kept failing; each queue
+    // sits in the stack of its rule or mapping, since its policy names them.
+    const scheduleDeadLetters = {
+      search: deadLetterQueue(searchStack, 'SearchScheduleDeadLetterQueue'),
+      sagas: deadLetterQueue(sagasStack, 'OperationsScheduleDeadLetterQueue'),
+    };
+    const fanoutDeadLetters = deadLetterQueue(realtimeStack, 'FanoutDeadLetterQueue');
+    const messaging = new ChatMessaging(dataStack, 'Messaging');
 
     // Endpoints of a target that is not AWS (LocalStack), from context; none on AWS (see stage.ts).
     const target = targetOverrides(this, {
@@ -76,22 +108,23 @@ export class ChatStack extends Stack {
       domainEndpoint: search.domain.domainEndpoint,
     });
     // Every function learns every table name (names are not secrets); access is granted per function.
+    // The WebSocket callback URL and the search endpoint go only to the functions that use them, so that
+    // the nested stacks depend on each other in one direction only.
     const environment: Record<string, string> = {
       TOKEN_SECRET_ARN: tokenSecret.secretArn,
-      WS_CALLBACK_URL: target.wsCallbackUrl ?? wsStage.callbackUrl,
-      ...search.environment(),
-      ...target.searchEnvironment,
       ...messaging.environment(),
       ...rateLimitEnvironment(stage.rateLimits),
       ...abuseLimitEnvironment(stage.abuseLimits),
       MAX_CONNECTIONS_PER_USER: String(stage.maxConnectionsPerUser),
     };
     for (const name of tableNames) environment[tableEnvVar(name)] = tables.byName[name].tableName;
+    const pushEnvironment = { WS_CALLBACK_URL: target.wsCallbackUrl ?? wsStage.callbackUrl };
+    const searchEnvironment = { ...search.environment(), ...target.searchEnvironment };
 
     // Set once the state machines exist; saga steps themselves never start sagas (no cycle).
     let sagas: ChatSagas | undefined;
     const allFunctions: ChatFunction[] = [];
-    const makeFunction = (id: string, spec: FunctionSpec): ChatFunction => {
+    const makeFunction = (scope: Construct, id: string, spec: FunctionSpec): ChatFunction => {
       if (spec.startsSagas && !sagas) throw new Error(`${id} starts sagas but they are not declared yet`);
       const sagaEnv: Record<string, string> =
         spec.startsSagas && sagas
@@ -100,10 +133,15 @@ export class ChatStack extends Stack {
               DELETE_ACCOUNT_STATE_MACHINE_ARN: sagas.deleteAccount.stateMachineArn,
             }
           : {};
-      const fn = new ChatFunction(this, id, {
+      const fn = new ChatFunction(scope, id, {
         entry: spec.entry,
         stage,
-        environment: { ...environment, ...sagaEnv },
+        environment: {
+          ...environment,
+          ...(spec.pushes ? pushEnvironment : {}),
+          ...(spec.search || spec.drainsDeadLetters ? searchEnvironment : {}),
+          ...sagaEnv,
+        },
         memorySize: spec.memorySize,
         timeout: spec.timeoutSeconds ? Duration.seconds(spec.timeoutSeconds) : undefined,
       });
@@ -130,16 +168,16 @@ export class ChatStack extends Stack {
       return fn;
     };
 
-    sagas = new ChatSagas(this, 'Sagas', {
-      createGroup: makeFunction('SagaCreateGroup', workers.createGroupSaga),
-      deleteAccount: makeFunction('SagaDeleteAccount', workers.deleteAccountSaga),
+    sagas = new ChatSagas(sagasStack, 'Sagas', {
+      createGroup: makeFunction(sagasStack, 'SagaCreateGroup', workers.createGroupSaga),
+      deleteAccount: makeFunction(sagasStack, 'SagaDeleteAccount', workers.deleteAccountSaga),
       logRetention: stage.logRetention,
       removalPolicy: stage.removalPolicy,
     });
 
     const httpAuthorizer = new HttpLambdaAuthorizer(
       'HttpAuthorizer',
-      makeFunction('HttpAuthorizerFn', authorizers.http),
+      makeFunction(httpStack, 'HttpAuthorizerFn', authorizers.http),
       {
         responseTypes: [HttpLambdaResponseType.SIMPLE],
         // No identity source and no cache: the authorizer runs on every call and passes its verdict
@@ -149,7 +187,7 @@ export class ChatStack extends Stack {
       },
     );
 
-    const httpApi = new HttpApi(this, 'HttpApi', {
+    const httpApi = new HttpApi(httpStack, 'HttpApi', {
       createDefaultStage: true,
       corsPreflight: httpCors(this, stage),
     });
@@ -160,12 +198,12 @@ export class ChatStack extends Stack {
     };
     for (const spec of httpRoutes) {
       const mutating = /^(POST|PATCH|PUT|DELETE) /.test(spec.route);
-      const fn = makeFunction(functionId('Http', spec.entry), {
+      const fn = makeFunction(httpStack, functionId('Http', spec.entry), {
         ...spec,
         tables: mutating ? { idempotency: 'readWrite', ...spec.tables } : spec.tables,
       });
       const authorizer: IHttpRouteAuthorizer | undefined = spec.public ? undefined : httpAuthorizer;
-      new HttpRoute(this, functionId('Route', spec.entry), {
+      new HttpRoute(httpStack, functionId('Route', spec.entry), {
         httpApi,
         routeKey: httpRouteKey(spec.route),
         integration: new HttpLambdaIntegration(functionId('Integration', spec.entry), fn),
@@ -175,11 +213,11 @@ export class ChatStack extends Stack {
 
     const wsAuthorizer = new WebSocketLambdaAuthorizer(
       'WebSocketAuthorizer',
-      makeFunction('WsAuthorizerFn', authorizers.ws),
+      makeFunction(realtimeStack, 'WsAuthorizerFn', authorizers.ws),
       { identitySource: ['route.request.querystring.token'] },
     );
     for (const spec of wsRoutes) {
-      const fn = makeFunction(functionId('Ws', spec.entry), spec);
+      const fn = makeFunction(realtimeStack, functionId('Ws', spec.entry), spec);
       wsApi.addRoute(spec.routeKey, {
         integration: new WebSocketLambdaIntegration(functionId('WsIntegration', spec.entry), fn),
         authorizer: spec.routeKey === '$connect' ? wsAuthorizer : undefined,
@@ -187,22 +225,25 @@ export class ChatStack extends Stack {
       });
     }
 
-    const indexer = makeFunction('SearchIndexer', workers.searchIndexer);
+    const indexer = makeFunction(searchStack, 'SearchIndexer', workers.searchIndexer);
     search.connectIndexer(indexer, [tables.byName.users, tables.byName.messages]);
-    search.schedule(makeFunction('SearchReconciler', workers.searchReconciler), scheduleDeadLetters);
-    new Rule(this, 'OperationsReconcileSchedule', {
+    search.schedule(
+      makeFunction(searchStack, 'SearchReconciler', workers.searchReconciler),
+      scheduleDeadLetters.search,
+    );
+    new Rule(sagasStack, 'OperationsReconcileSchedule', {
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [
         new LambdaFunction(
-          makeFunction('OperationsReconciler', workers.operationsReconciler),
-          scheduleTargetOptions(scheduleDeadLetters),
+          makeFunction(sagasStack, 'OperationsReconciler', workers.operationsReconciler),
+          scheduleTargetOptions(scheduleDeadLetters.sagas),
         ),
       ],
     });
-    messaging.connectSequencer(makeFunction('MessageSequencer', workers.messageSequencer));
+    messaging.connectSequencer(makeFunction(realtimeStack, 'MessageSequencer', workers.messageSequencer));
     // Fan-out of large conversations: retried briefly, then recorded in a dead-letter queue (alarmed) and
     // dropped; clients fill gaps with sync.
-    makeFunction('MessageFanout', workers.messageFanout).addEventSource(
+    makeFunction(realtimeStack, 'MessageFanout', workers.messageFanout).addEventSource(
       new DynamoEventSource(tables.byName.messages, {
         ...streamConsumer,
         retryAttempts: 2,
@@ -212,12 +253,12 @@ export class ChatStack extends Stack {
       }),
     );
 
-    addMonitoring(this, {
+    addMonitoring(monitoringStack, {
       stage,
       functions: allFunctions,
       deadLetterQueue: search.deadLetterQueue,
       sendDeadLetterQueue: messaging.deadLetterQueue,
-      scheduleDeadLetterQueue: scheduleDeadLetters,
+      scheduleDeadLetterQueues: [scheduleDeadLetters.search, scheduleDeadLetters.sagas],
       fanoutDeadLetterQueue: fanoutDeadLetters,
       httpApi,
       wsApi,

@@ -31,7 +31,7 @@ export interface MonitoredResources {
   /** Sends the sequencer could not commit after every retry (never acknowledged to their senders). */
   readonly sendDeadLetterQueue: Queue;
   /** Scheduled events (reconciler runs) EventBridge could not deliver. */
-  readonly scheduleDeadLetterQueue: Queue;
+  readonly scheduleDeadLetterQueues: readonly Queue[];
   /** Fan-out stream batches that kept failing (their pushes were dropped). */
   readonly fanoutDeadLetterQueue: Queue;
   readonly httpApi: HttpApi;
@@ -84,8 +84,10 @@ export class ChatMonitoring extends Construct {
     super(scope, id);
     const { stage, functions, deadLetterQueue, sendDeadLetterQueue, httpApi, wsApi, wsStage, stateMachines } =
       resources;
-    const { scheduleDeadLetterQueue, fanoutDeadLetterQueue } = resources;
+    const { scheduleDeadLetterQueues, fanoutDeadLetterQueue } = resources;
     const stack = Stack.of(this);
+    // The top-level stack: its outputs reach `cdk deploy --outputs-file`, its name names the dashboard.
+    const root = rootStack(stack);
 
     this.topic = new Topic(this, 'AlarmTopic', {
       displayName: `Chat ${stage.name} alarms`,
@@ -117,7 +119,7 @@ export class ChatMonitoring extends Construct {
         throw new Error(`Context alarmEmail is not an e-mail address: ${email}`);
       this.topic.addSubscription(new EmailSubscription(String(email)));
     }
-    new CfnOutput(stack, 'AlarmTopicArn', { value: this.topic.topicArn });
+    new CfnOutput(root, 'AlarmTopicArn', { value: this.topic.topicArn });
 
     const period = thresholds.period;
 
@@ -137,13 +139,12 @@ export class ChatMonitoring extends Construct {
       description: 'Send dead-letter queue holds sends the sequencer could not commit (never acknowledged)',
     });
 
-    this.alarm('ScheduleDeadLetters', {
-      metric: scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period,
-      }),
-      threshold: thresholds.deadLetters,
-      description: 'Schedule dead-letter queue holds reconciler runs EventBridge could not start',
+    scheduleDeadLetterQueues.forEach((queue, n) => {
+      this.alarm(`ScheduleDeadLetters${n === 0 ? '' : n + 1}`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period }),
+        threshold: thresholds.deadLetters,
+        description: `Schedule dead-letter queue (${Stack.of(queue).node.id}) holds reconciler runs EventBridge could not start`,
+      });
     });
     this.alarm('FanoutDeadLetters', {
       metric: fanoutDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
@@ -209,7 +210,7 @@ export class ChatMonitoring extends Construct {
     }
 
     this.accessLogs(stage, httpApi, wsStage);
-    if (stage.deletionProtection) Aspects.of(stack).add(new ProtectLogGroups());
+    if (stage.deletionProtection) Aspects.of(root).add(new ProtectLogGroups());
 
     const wsMetric = (metricName: string) =>
       new Metric({
@@ -222,7 +223,7 @@ export class ChatMonitoring extends Construct {
     const width = 12;
     new Dashboard(this, 'Dashboard', {
       // Dashboard names are global to the account: the stack and its region.
-      dashboardName: `${stack.stackName}-${stack.region}`,
+      dashboardName: `${root.stackName}-${root.region}`,
       defaultInterval: Duration.hours(3),
       widgets: [
         [
@@ -275,7 +276,7 @@ export class ChatMonitoring extends Construct {
             width: 24,
             left: [
               deadLetters,
-              ...[sendDeadLetterQueue, scheduleDeadLetterQueue, fanoutDeadLetterQueue].map((q) =>
+              ...[sendDeadLetterQueue, ...scheduleDeadLetterQueues, fanoutDeadLetterQueue].map((q) =>
                 q.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period }),
               ),
             ],
@@ -303,7 +304,7 @@ export class ChatMonitoring extends Construct {
       evaluationPeriods: options.evaluationPeriods ?? 1,
       datapointsToAlarm: options.datapointsToAlarm ?? options.evaluationPeriods ?? 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${Stack.of(this).stackName}: ${options.description}`,
+      alarmDescription: `${rootStack(Stack.of(this)).stackName}: ${options.description}`,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));
     alarm.addOkAction(new SnsAction(this.topic));
@@ -313,12 +314,13 @@ export class ChatMonitoring extends Construct {
 
   /** Access logs (JSON) of the HTTP API's default stage, and of the WebSocket stage when enabled. */
   private accessLogs(stage: StageConfig, httpApi: HttpApi, wsStage: WebSocketStage): void {
-    const logGroup = (id: string) =>
-      new LogGroup(this, id, { retention: stage.logRetention, removalPolicy: stage.removalPolicy });
+    // Each log group lives in its API's stack: the stage names it, so no stack depends back on this one.
+    const logGroup = (api: IConstruct, id: string) =>
+      new LogGroup(Stack.of(api), id, { retention: stage.logRetention, removalPolicy: stage.removalPolicy });
     const httpStage = httpApi.defaultStage?.node.defaultChild as CfnStage | undefined;
     if (!httpStage) throw new Error('The HTTP API has no default stage to log');
     httpStage.accessLogSettings = {
-      destinationArn: logGroup('HttpAccessLogs').logGroupArn,
+      destinationArn: logGroup(httpApi, 'HttpAccessLogs').logGroupArn,
       format: JSON.stringify({
         requestId: '$context.requestId',
         ip: '$context.identity.sourceIp',
@@ -334,7 +336,7 @@ export class ChatMonitoring extends Construct {
     };
     if (wsAccessLogsEnabled(this)) {
       (wsStage.node.defaultChild as CfnStage).accessLogSettings = {
-        destinationArn: logGroup('WebSocketAccessLogs').logGroupArn,
+        destinationArn: logGroup(wsStage, 'WebSocketAccessLogs').logGroupArn,
         format: JSON.stringify({
           requestId: '$context.requestId',
           ip: '$context.identity.sourceIp',
@@ -437,4 +439,11 @@ class ProtectLogGroups implements IAspect {
 export function wsAccessLogsEnabled(scope: IConstruct): boolean {
   const ws = scope.node.tryGetContext(monitoringContext.wsAccessLogs);
   return !(ws === false || ws === 'false');
+}
+
+/** The top-level stack a (possibly nested) stack belongs to. */
+export function rootStack(stack: Stack): Stack {
+  let current = stack;
+  while (current.nestedStackParent) current = current.nestedStackParent;
+  return current;
 }

@@ -1,5 +1,6 @@
-import { type App, type CfnElement, type Stack, Token, Validations } from 'aws-cdk-lib';
+import { type App, type CfnElement, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import { CfnRoute, type HttpApi, type WebSocketApi, type WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import { CfnEventSourceMapping, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnDomain } from 'aws-cdk-lib/aws-opensearchservice';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -37,14 +38,39 @@ export function acknowledgeNagFindings(stack: Stack): void {
       : id;
   const ack = (scope: IConstruct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id, reason });
-  const logicalId = (scope: IConstruct) => stack.getLogicalId(scope.node.defaultChild as CfnElement);
+  const logicalId = (scope: IConstruct) =>
+    Stack.of(scope).getLogicalId(scope.node.defaultChild as CfnElement);
 
   const search = child<ChatSearch>(stack, 'Search');
   const sagas = child<ChatSagas>(stack, 'Sagas');
   const httpApi = child<HttpApi>(stack, 'HttpApi');
   const wsApi = child<WebSocketApi>(stack, 'WebSocketApi');
   const wsStage = child<WebSocketStage>(stack, 'WebSocketStage');
-  const domainArn = `<${logicalId(search.domain)}.Arn>`;
+
+  // Wildcard grants on resources of another nested stack name them through CDK's reference parameters
+  // (`referenceto…`), so such a finding's id depends on the stack of the policy. `ackWhereUsed` acks it
+  // in each stack whose policies use the target, with the id as it reads there.
+  const policies = stack.node.findAll().filter((c): c is CfnPolicy => c instanceof CfnPolicy);
+  const stacks = [stack, ...stack.node.children.filter((c): c is Stack => c instanceof Stack)];
+  const ref = (from: Stack, target: IConstruct, attr: 'Ref' | 'Arn'): string => {
+    const element = (target.node.defaultChild ?? target) as CfnElement;
+    const owner = Stack.of(element);
+    if (owner === from)
+      return attr === 'Ref' ? owner.getLogicalId(element) : `${owner.getLogicalId(element)}.Arn`;
+    const via = owner.nestedStackResource as CfnElement;
+    return `referenceto${Names.uniqueId(via)}Outputs${Names.uniqueId(element)}${attr}`;
+  };
+  const ackWhereUsed = (target: IConstruct, id: (from: Stack) => string, reason: string, marker = '') => {
+    const targetId = logicalId(target);
+    for (const from of stacks) {
+      const uses = policies.some((p) => {
+        if (Stack.of(p) !== from) return false;
+        const json = JSON.stringify(from.resolve(p.policyDocument));
+        return json.includes(`"${targetId}"`) && json.includes(marker);
+      });
+      if (uses) ack(from, id(from), reason);
+    }
+  };
 
   // --- IAM --------------------------------------------------------------------------------------------
   ack(
@@ -54,35 +80,39 @@ export function acknowledgeNagFindings(stack: Stack): void {
       'logs:CreateLogGroup/CreateLogStream/PutLogEvents. It is not scoped to the function’s own log group ' +
       '(an inline policy per function would be); accepted as the standard Lambda logging policy.',
   );
-  ack(
-    stack,
-    literal(
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(wsApi)}>/${wsStage.stageName}/*/@connections/*]`,
-    ),
+  ackWhereUsed(
+    wsApi,
+    (from) =>
+      literal(
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${ref(from, wsApi, 'Ref')}>/${wsStage.stageName}/*/@connections/*]`,
+      ),
     'Pushing functions post to, and close, WebSocket connections whose ids exist only at run time; the ' +
       'grant (CDK grantManagementApiAccess) is limited to the @connections API of this API’s one stage.',
   );
-  ack(
-    stack,
-    `AwsSolutions-IAM5[Resource::${domainArn}/*]`,
+  ackWhereUsed(
+    search.domain,
+    (from) => `AwsSolutions-IAM5[Resource::<${ref(from, search.domain, 'Arn')}>/*]`,
     'The search indexer, the search reconciler and the DeleteAccount saga write the index through ' +
       'OpenSearch paths below the domain (/_bulk, /users*, /messages*, index creation and mappings); CDK ' +
       'grantReadWrite scopes es:ESHttp* to this domain’s paths.',
+    '"/*"',
   );
   for (const index of ['users', 'messages']) {
-    ack(
-      stack,
-      `AwsSolutions-IAM5[Resource::${domainArn}/${index}*/_search]`,
+    ackWhereUsed(
+      search.domain,
+      (from) => `AwsSolutions-IAM5[Resource::<${ref(from, search.domain, 'Arn')}>/${index}*/_search]`,
       `The search functions may only run searches (GET and POST on _search) of the ${index} alias and ` +
         `its versioned physical indices (${index}-v<N>); nothing else.`,
+      `/${index}*/_search`,
     );
   }
   for (const machine of [sagas.createGroup, sagas.deleteAccount]) {
-    ack(
-      stack,
-      literal(
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(machine)}"}]}]}:*]`,
-      ),
+    ackWhereUsed(
+      machine,
+      (from) =>
+        literal(
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${ref(from, machine, 'Ref')}"}]}]}:*]`,
+        ),
       'Functions that start sagas read back their executions (DescribeExecution), whose names are ' +
         'operation ids chosen at run time; the grant covers the executions of this state machine only.',
     );
@@ -110,7 +140,8 @@ export function acknowledgeNagFindings(stack: Stack): void {
   const streamConsumers = new Set<LambdaFunction>();
   for (const mapping of stack.node.findAll()) {
     if (!(mapping instanceof CfnEventSourceMapping)) continue;
-    if (!JSON.stringify(stack.resolve(mapping.eventSourceArn)).includes('StreamArn')) continue;
+    // Only stream mappings have a starting position (queue mappings have none).
+    if (mapping.startingPosition === undefined) continue;
     const fn = mapping.node.scopes.findLast((s) => s instanceof LambdaFunction);
     if (fn) streamConsumers.add(fn as LambdaFunction);
   }
@@ -131,10 +162,10 @@ export function acknowledgeNagFindings(stack: Stack): void {
           : ''),
     );
   }
-  const operations = stack.node.findChild('Tables').node.findChild('Operations');
-  ack(
-    stack,
-    `AwsSolutions-IAM5[Resource::<${logicalId(operations)}.Arn>/index/*]`,
+  const operations = child(stack, 'Tables').node.findChild('Operations');
+  ackWhereUsed(
+    operations,
+    (from) => `AwsSolutions-IAM5[Resource::<${ref(from, operations, 'Arn')}>/index/*]`,
     'CDK table grants cover the table’s indexes too; the operations table’s only index is the sparse ' +
       '`unfinished` index (unfinished operations, read by the operations reconciler).',
   );
@@ -144,7 +175,7 @@ export function acknowledgeNagFindings(stack: Stack): void {
   for (const route of stack.node.findAll()) {
     if (!(route instanceof CfnRoute)) continue;
     if (route.authorizationType !== undefined && route.authorizationType !== 'NONE') continue;
-    const apiId = (stack.resolve(route.apiId) as { Ref?: string }).Ref;
+    const apiId = (Stack.of(route).resolve(route.apiId) as { Ref?: string }).Ref;
     if (apiId === logicalId(httpApi) && publicRoutes.has(route.routeKey)) {
       ack(
         route,
@@ -194,7 +225,7 @@ export function acknowledgeNagFindings(stack: Stack): void {
       'rebuilt from DynamoDB by the reconciler and backfill, so losing the cluster manager degrades ' +
       'search only. Revisit when the cluster grows beyond two data nodes.',
   );
-  const cluster = stack.resolve((domain.node.defaultChild as CfnDomain).clusterConfig) as
+  const cluster = Stack.of(domain).resolve((domain.node.defaultChild as CfnDomain).clusterConfig) as
     | { zoneAwarenessEnabled?: boolean }
     | undefined;
   if (!cluster?.zoneAwarenessEnabled) {
@@ -214,7 +245,8 @@ export function acknowledgeNagFindings(stack: Stack): void {
       'mappings (Lambda sends there directly, not via a redrive policy), drained by the reconciler.',
   );
   for (const [id, role] of [
-    ['ScheduleDeadLetterQueue', 'the dead-letter queue of the scheduled rules (EventBridge sends there)'],
+    ['SearchScheduleDeadLetterQueue', 'the dead-letter queue of the search reconciler’s schedule'],
+    ['OperationsScheduleDeadLetterQueue', 'the dead-letter queue of the operations reconciler’s schedule'],
     [
       'FanoutDeadLetterQueue',
       'the on-failure destination of the fan-out stream mapping (Lambda sends there)',
@@ -234,10 +266,15 @@ export function acknowledgeNagFindings(stack: Stack): void {
   );
 }
 
-/** A child construct the acknowledgements rely on; fails loudly when the stack's structure changed. */
-function child<T extends IConstruct>(scope: IConstruct, id: string): T {
-  const found = scope.node.tryFindChild(id);
-  if (!found)
-    throw new Error(`infra/nag.ts expects construct ${scope.node.path}/${id}; update the acknowledgements`);
-  return found as T;
+/**
+ * A construct the acknowledgements rely on, a child of the stack or of one of its nested stacks; fails
+ * loudly when the stack's structure changed.
+ */
+function child<T extends IConstruct>(stack: Stack, id: string): T {
+  const scopes: IConstruct[] = [stack, ...stack.node.children.filter((c) => c instanceof Stack)];
+  for (const scope of scopes) {
+    const found = scope.node.tryFindChild(id);
+    if (found) return found as T;
+  }
+  throw new Error(`infra/nag.ts expects construct ${id} in ${stack.node.path}; update the acknowledgements`);
 }

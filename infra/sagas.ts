@@ -18,6 +18,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { TRANSIENT_ERRORS } from '#shared/sagas/step-errors.js';
+import { rootStack } from './monitoring.js';
 
 export interface SagaProps {
   readonly createGroup: IFunction;
@@ -133,7 +134,7 @@ export class ChatSagas extends Construct {
         destination: new LogGroup(this, `${id}Logs`, {
           // Under /aws/vendedlogs/: CloudWatch Logs then needs no resource-policy entry per log group for
           // Step Functions' log delivery (the account's policy is limited to 5,120 characters).
-          logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${id}`,
+          logGroupName: `/aws/vendedlogs/states/${rootStack(Stack.of(this)).stackName}-${id}`,
           retention: props.logRetention,
           removalPolicy: props.removalPolicy,
         }),

@@ -21,7 +21,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const name of tableNames) tables[name] = required(tableEnvVar(name), env);
   return {
     tables,
-    wsCallbackUrl: required('WS_CALLBACK_URL', env),
+    // Only functions that push get it (a stack dependency on the WebSocket API); checked on first use.
+    get wsCallbackUrl() {
+      return required('WS_CALLBACK_URL', env);
+    },
     stateMachines: {
       createGroup: env.CREATE_GROUP_STATE_MACHINE_ARN,
       deleteAccount: env.DELETE_ACCOUNT_STATE_MACHINE_ARN,
