@@ -380,9 +380,9 @@ function applicationWidgets(
   return [
     [
       new GraphWidget({
-        title: 'Messages committed; send batch size',
+        title: 'Sends sequenced; send batch size',
         width,
-        left: [app('MessagesCommitted')],
+        left: [app('SendsSequenced')],
         right: [app('SendBatchSize', 'Average'), app('SendBatchSize', 'Maximum')],
       }),
       new GraphWidget({

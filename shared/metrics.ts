@@ -9,8 +9,8 @@ export const METRICS_NAMESPACE = 'Chat';
  * the dimensions `service` and `stage`.
  */
 export const metricUnits = {
-  /** Messages the sequencer committed. */
-  MessagesCommitted: MetricUnit.Count,
+  /** Sends the sequencer took from the queue (committed, or held in its reorder window to commit in order). */
+  SendsSequenced: MetricUnit.Count,
   /** Sends one sequencer invocation received (SQS batch size). */
   SendBatchSize: MetricUnit.Count,
   /** Requests or frames refused by a token bucket (429). */

@@ -38,7 +38,7 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     }
   }
   const failed = new Set(await sequenceSends(received, flushes));
-  emitMetrics({ SendBatchSize: event.Records.length, MessagesCommitted: received.length - failed.size });
+  emitMetrics({ SendBatchSize: event.Records.length, SendsSequenced: received.length - failed.size });
   // FIFO: once a message of a conversation failed, its later messages must wait for it.
   const blocked = new Set<string>();
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];

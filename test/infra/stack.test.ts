@@ -139,7 +139,7 @@ describe('ChatStack', () => {
     expect(fanout?.Properties.DestinationConfig?.OnFailure?.Destination).toBeDefined();
     const dashboard = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard')));
     for (const metric of [
-      'MessagesCommitted',
+      'SendsSequenced',
       'SendBatchSize',
       'RateLimited',
       'PushesDelivered',

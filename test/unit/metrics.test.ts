@@ -41,7 +41,7 @@ describe('application metrics (EMF)', () => {
     emitMetrics({ RateLimited: 0 });
     expect(lines).toHaveLength(0);
     emitSagaOutcome('createGroup', 'compensated');
-    emitMetrics({ MessagesCommitted: 10, SendBatchSize: 10 });
+    emitMetrics({ SendsSequenced: 10, SendBatchSize: 10 });
     expect(lines).toHaveLength(2);
     const [saga, sends] = lines.map((l) => JSON.parse(l));
     expect(saga).toMatchObject({ saga: 'createGroup', outcome: 'compensated', SagaOutcome: 1 });
