@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL_WEB_ORIGINS } from '#infra/stage.js';
 import { type CfnTemplate, synthTemplate } from '#infra/synth.js';
+import { PROD_PIN } from '../support/stages.js';
 
 /** The HTTP API's CorsConfiguration in a synthesized template. */
 const corsOf = (template: CfnTemplate) => {
@@ -21,15 +22,19 @@ describe('CORS on the HTTP API', () => {
     expect(dev.AllowMethods).toEqual(expect.arrayContaining(['GET', 'POST', 'PATCH', 'DELETE']));
     expect(dev.ExposeHeaders).toEqual(['retry-after']);
     expect(dev.AllowCredentials).toBeUndefined();
-    expect(corsOf(synthTemplate({ stage: 'prod' })).AllowOrigins).toEqual([]);
+    expect(corsOf(synthTemplate({ stage: 'prod', ...PROD_PIN })).AllowOrigins).toEqual([]);
   });
 
   it('takes the origins of a deployment from context, and refuses a malformed one', () => {
     const prod = corsOf(
-      synthTemplate({ stage: 'prod', corsOrigins: 'https://chat.example.com, https://m.example.com' }),
+      synthTemplate({
+        stage: 'prod',
+        ...PROD_PIN,
+        corsOrigins: 'https://chat.example.com, https://m.example.com',
+      }),
     );
     expect(prod.AllowOrigins).toEqual(['https://chat.example.com', 'https://m.example.com']);
-    expect(() => synthTemplate({ stage: 'prod', corsOrigins: 'chat.example.com/path' })).toThrow(
+    expect(() => synthTemplate({ stage: 'prod', ...PROD_PIN, corsOrigins: 'chat.example.com/path' })).toThrow(
       /CORS origin/,
     );
   });

@@ -160,7 +160,7 @@ describe('ChatStack', () => {
     for (const [id, t] of nested) {
       const count = Object.keys(t.Resources).length;
       total += count;
-      expect(count, id).toBeLessThan(200);
+      expect(count, id).toBeLessThan(250);
     }
     // The flattened view the local runtime reads holds every resource of every nested stack.
     expect(Object.keys(template.toJSON().Resources).length).toBe(total);
