@@ -19,10 +19,14 @@ const GROUP_SIZE = 5;
 const PER_CLIENT = Number(process.env.BENCH_MESSAGES_PER_CLIENT ?? 20);
 const LARGE_GROUP = Number(process.env.BENCH_LARGE_GROUP ?? 300);
 const LARGE_CONNECTED = 30;
-const HOT_SHAPES = [
-  { senders: 10, perSender: Number(process.env.BENCH_HOT_PER_SENDER ?? 50) },
-  { senders: 50, perSender: 20 },
-];
+/** `BENCH_HOT_SHAPES=10x50,50x20` (senders x messages each) by default. */
+const HOT_SHAPES = (process.env.BENCH_HOT_SHAPES ?? `10x${process.env.BENCH_HOT_PER_SENDER ?? 50},50x20`)
+  .split(',')
+  .map((shape) => {
+    const [senders, perSender] = shape.split('x').map(Number);
+    if (!senders || !perSender) throw new Error(`BENCH_HOT_SHAPES: bad shape "${shape}"`);
+    return { senders, perSender };
+  });
 
 // Set-up registers hundreds of users; the KDF's cost is what bench:auth measures.
 process.env.SCRYPT_N ??= '1024';
