@@ -32,9 +32,7 @@ export async function pushToConnections(
     while (next < connectionIds.length) {
       const connectionId = connectionIds[next++] as string;
       try {
-        await connectionsClient().send(
-          new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
-        );
+        await post(connectionId, data);
         result.delivered++;
       } catch (err) {
         if (err instanceof GoneException) {
@@ -56,6 +54,23 @@ export async function pushToConnections(
     PushesFailed: result.failed,
   });
   return result;
+}
+
+/**
+ * One post. The client does not retry (see connections.ts), but a kept-alive socket that the server
+ * closed just as it was reused fails with ECONNRESET or EPIPE before any answer: that post is sent once
+ * more, on a fresh socket. Clients de-duplicate, should the first have arrived after all.
+ */
+async function post(connectionId: string, data: Uint8Array): Promise<void> {
+  const send = () =>
+    connectionsClient().send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+  try {
+    await send();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
+    await send();
+  }
 }
 
 /** Sends an event to every open connection of each user, except the excluded connection. */
