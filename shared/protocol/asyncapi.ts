@@ -50,6 +50,7 @@ const serverFrames = {
   conversationCreated: events.conversationCreatedEvent,
   memberJoined: events.memberJoinedEvent,
   memberLeft: events.memberLeftEvent,
+  sessionEnded: events.sessionEndedEvent,
 } as const;
 
 /** Events pushed without a client frame asking for them. */
@@ -62,6 +63,7 @@ const pushed = [
   'conversationCreated',
   'memberJoined',
   'memberLeft',
+  'sessionEnded',
 ] as const;
 
 /** Builds the AsyncAPI 3.0 document of the WebSocket API from the frame and event schemas. */
@@ -126,7 +128,11 @@ export function asyncApiDocument(): Record<string, unknown> {
     channels: {
       chat: {
         address: '/',
-        description: 'The one connection of a client; a bad or missing token is refused with HTTP 401',
+        description:
+          'The connections of a client. The upgrade is refused with HTTP 401 for a bad, missing, expired or ' +
+          'revoked token, and with HTTP 429 when the user already holds the maximum of open connections ' +
+          '(10 by default). A `sessionEnded` frame precedes a close by the server (logout, password change, ' +
+          'expired token, deleted account)',
         messages: channelMessages,
         bindings: {
           ws: {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SessionEndReason } from '../domain/sessions.js';
 import { conversation, errorCode, friendAccepted, friendRequest, message } from './objects.js';
 
 /**
@@ -86,6 +87,31 @@ export const memberLeftEvent = z
   .object({ type: z.literal('memberLeft'), conversationId: opaqueId, userId: opaqueId })
   .meta({ id: 'MemberLeftEvent' });
 
+const sessionEndReasons = ['token_expired', 'token_revoked', 'account_closed'] as const;
+// Fails to compile when the domain's reasons and the published ones part ways (either direction).
+const sameReasons: [SessionEndReason, (typeof sessionEndReasons)[number]] extends [
+  (typeof sessionEndReasons)[number],
+  SessionEndReason,
+]
+  ? true
+  : never = true;
+void sameReasons;
+
+export const sessionEndedEvent = z
+  .object({
+    type: z.literal('sessionEnded'),
+    reason: z.enum(sessionEndReasons).meta({
+      description:
+        'token_expired: sign in again; token_revoked: logout or password change; account_closed: deleted',
+    }),
+  })
+  .meta({
+    id: 'SessionEndedEvent',
+    description:
+      'The session behind this connection ended; the server closes the connection right after (code 1000). ' +
+      'Reconnect only with a new token',
+  });
+
 /** Any frame the server sends, told apart by `type`. */
 export const serverFrame = z.discriminatedUnion('type', [
   ackEvent,
@@ -100,5 +126,6 @@ export const serverFrame = z.discriminatedUnion('type', [
   conversationCreatedEvent,
   memberJoinedEvent,
   memberLeftEvent,
+  sessionEndedEvent,
 ]);
 export type ServerFrame = z.output<typeof serverFrame>;

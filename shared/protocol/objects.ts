@@ -20,7 +20,15 @@ export const user = z
   .meta({ id: 'User' });
 
 export const publicProfile = z
-  .object({ userId: opaqueId, username: z.string(), displayName: z.string(), bio: z.string() })
+  .object({
+    userId: opaqueId,
+    username: z.string(),
+    displayName: z.string(),
+    bio: z.string(),
+    deleted: z.literal(true).optional().meta({
+      description: 'A deleted account: username and bio are empty, displayName is "Deleted account"',
+    }),
+  })
   .meta({ id: 'PublicProfile' });
 
 export const friendRequest = z
@@ -93,6 +101,30 @@ export const friend = z
   .object({ user: publicProfile, conversationId: opaqueId, since: timestamp })
   .meta({ id: 'Friend' });
 
+const dependencyStatus = z.enum(['ok', 'unavailable']);
+
+/** What `GET /health` found for each dependency (shared/domain/health.ts). */
+export const dependencyReport = z
+  .object({ database: dependencyStatus, search: dependencyStatus, sendQueue: dependencyStatus })
+  .meta({ id: 'DependencyReport' });
+
+export const health = z
+  .object({ status: z.literal('ok'), dependencies: dependencyReport })
+  .meta({ id: 'Health' });
+
+/** One page of a paginated list (shared/domain/pagination.ts): `nextCursor` is null on the last page. */
+export const page = <S extends z.ZodType>(item: S) =>
+  z.object({
+    items: z.array(item),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as ?cursor= for the next page; null on the last page' }),
+  });
+
+export const friendsPage = page(friend).meta({ id: 'FriendsPage' });
+export const conversationsPage = page(conversation).meta({ id: 'ConversationsPage' });
+
 /** Every error code the API reports, by HTTP status (see docs/protocol.md for what a client does). */
 export const errorCodes = {
   invalid_request: 400,
@@ -108,9 +140,12 @@ export const errorCodes = {
   version_conflict: 409,
   idempotency_key_reused: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   throttled: 429,
+  headers_too_large: 431,
   internal: 500,
   unavailable: 503,
+  timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -137,6 +172,9 @@ export const errorBody = z
           .array(z.string())
           .optional()
           .meta({ description: 'not_found on POST /groups: unknown ids' }),
+        dependencies: dependencyReport
+          .optional()
+          .meta({ description: 'unavailable on GET /health: which dependency is down' }),
       })
       .loose(),
   })

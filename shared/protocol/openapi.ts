@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { pageQuery } from '../domain/pagination.js';
 import {
   addMembersBody,
+  changePasswordBody,
   friendRequestBody,
   friendRequestsQuery,
   groupBody,
@@ -17,9 +19,11 @@ import { messagesSearchQuery, usersSearchQuery } from '../search/schemas.js';
 import {
   conversation,
   conversationDetail,
+  conversationsPage,
   errorBody,
-  friend,
   friendAccepted,
+  friendsPage,
+  health,
   friendRequest,
   message,
   operation,
@@ -29,7 +33,7 @@ import {
 } from './objects.js';
 
 /** The contract's version; bump it with any change to the published documents. */
-export const API_VERSION = '1.0.0';
+export const API_VERSION = '1.1.0';
 
 const json = (schema: z.ZodType, description: string) => ({
   description,
@@ -56,21 +60,35 @@ const idempotencyKey = z.object({
  */
 export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
   'GET /health': {
-    summary: 'Liveness and dependency check',
+    summary: 'Liveness and dependency check (database, search, send queue)',
     security: [],
-    responses: { '200': json(z.object({ status: z.literal('ok') }), 'Healthy'), ...errors(503) },
+    responses: {
+      '200': json(health, 'Every dependency answered'),
+      '503': json(errorBody, 'unavailable: error.dependencies says which dependency is down'),
+    },
   },
   'POST /auth/register': {
     summary: 'Create an account (usernames are case-insensitive)',
     security: [],
     requestBody: body(registerBody),
-    responses: { '201': json(session, 'Registered and signed in'), ...errors(400, 409, 429) },
+    responses: { '201': json(session, 'Registered and signed in'), ...errors(400, 409) },
   },
   'POST /auth/login': {
-    summary: 'Sign in; the token lasts 12 h',
+    summary: 'Sign in; the token lasts 12 h. Attempts are throttled per username and per source address',
     security: [],
     requestBody: body(loginBody),
-    responses: { '200': json(session, 'Signed in'), ...errors(400, 401, 429) },
+    responses: { '200': json(session, 'Signed in'), ...errors(400, 401) },
+  },
+  'POST /auth/logout': {
+    summary: "Revoke this request's token and close the WebSocket connections opened with it",
+    responses: { '204': noContent, ...errors(401) },
+  },
+  'POST /auth/password': {
+    summary:
+      'Change the password: every token of the account is revoked and every open socket closed; ' +
+      'answers a fresh session',
+    requestBody: body(changePasswordBody),
+    responses: { '200': json(session, 'Changed; the new session'), ...errors(400, 401) },
   },
   'GET /me': { summary: 'Your account', responses: { '200': json(user, 'You'), ...errors(401) } },
   'PATCH /me': {
@@ -127,8 +145,9 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
     responses: { '204': noContent, ...errors(401, 403, 404) },
   },
   'GET /friends': {
-    summary: 'Your friends',
-    responses: { '200': json(items(friend), 'Friends'), ...errors(401) },
+    summary: 'Your friends, oldest friendship first, a page at a time',
+    requestParams: { query: pageQuery },
+    responses: { '200': json(friendsPage, 'A page of friends'), ...errors(400, 401) },
   },
   'DELETE /friends/{userId}': {
     summary: 'Unfriend, both ways; the direct conversation keeps its history',
@@ -136,8 +155,9 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
     responses: { '204': noContent, ...errors(401, 404) },
   },
   'GET /conversations': {
-    summary: 'Your conversations, most recent activity first, with unread counts',
-    responses: { '200': json(items(conversation), 'Conversations'), ...errors(401) },
+    summary: 'Your conversations, most recent activity first, with unread counts, a page at a time',
+    requestParams: { query: pageQuery },
+    responses: { '200': json(conversationsPage, 'A page of conversations'), ...errors(400, 401) },
   },
   'POST /groups': {
     summary: 'Create a group with you as owner',
@@ -179,7 +199,7 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
     responses: {
       '201': json(message, 'Stored'),
       '200': json(message, 'A retry: the first stored copy'),
-      ...errors(400, 401, 403, 404, 413, 429, 503),
+      ...errors(400, 401, 403, 404),
     },
   },
   'POST /conversations/{conversationId}/read': {
@@ -195,16 +215,30 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
   },
 };
 
+/**
+ * Routes that keep no idempotency record (shared/http/handler.ts): the public ones have no caller to
+ * scope a key to, and a record of a password change would hold a live token.
+ */
+const noIdempotencyRecord = new Set(['POST /auth/register', 'POST /auth/login', 'POST /auth/password']);
+
+/** Errors any route can answer: the fronts' own (429, 431, 504) and dependency failures (503). */
+const everyRoute = [429, 431, 500, 503, 504];
+/** Errors of a request body: too large, or not JSON. */
+const withBody = [413, 415];
+
 const statusText: Record<number, string> = {
   400: 'invalid_request: the message names the field',
   401: 'unauthorized (missing, bad or expired token) or invalid_credentials',
   403: 'forbidden, not_a_member or not_friends',
   404: 'not_found',
   409: 'username_taken, already_friends, request_pending, version_conflict or idempotency_key_reused',
-  413: 'payload_too_large',
-  429: 'throttled: retry after retryAfterMs (also the Retry-After header, in seconds)',
+  413: 'payload_too_large: the body is over 64 KB (10 MB at the front)',
+  415: 'unsupported_media_type: the body is not sent as application/json',
+  429: 'throttled: retry after retryAfterMs (also the Retry-After header, in seconds); nothing was written',
+  431: 'headers_too_large: the request headers are over 16 KB',
   500: 'internal',
   503: 'unavailable: a dependency is down; nothing was half-written, retry',
+  504: 'timeout: the request did not finish in time; it may have taken effect, retry with the same Idempotency-Key',
 };
 
 /** Builds the OpenAPI 3.1 document of the HTTP API. */
@@ -212,7 +246,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
   const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
   for (const [route, op] of Object.entries(httpOperations)) {
     const [method, pathname] = route.split(' ') as [string, string];
-    const mutating = method !== 'GET';
+    const keyed = method !== 'GET' && !noIdempotencyRecord.has(route);
     const operationId = route
       .replace(/[{}]/g, '')
       .split(/[ /-]+/)
@@ -222,8 +256,9 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     (paths[pathname] as Record<string, ZodOpenApiOperationObject>)[method.toLowerCase()] = {
       operationId,
       ...op,
-      requestParams: mutating ? { ...op.requestParams, header: idempotencyKey } : op.requestParams,
-      responses: { ...op.responses, ...errors(500) },
+      requestParams: keyed ? { ...op.requestParams, header: idempotencyKey } : op.requestParams,
+      // The route's own answers win (GET /health describes its 503 itself).
+      responses: { ...errors(...(op.requestBody ? withBody : []), ...everyRoute), ...op.responses },
     };
   }
   return createDocument({

@@ -54,6 +54,10 @@ describe('published API documents', () => {
       new errors.ForbiddenError('x', 'not_friends'),
       new errors.NotFoundError(),
       new errors.PayloadTooLargeError(),
+      new errors.UnsupportedMediaTypeError('text/plain'),
+      new errors.RequestTimeoutError(),
+      // The HTTP front answers this one itself, before any handler (no class of its own).
+      new errors.AppError('headers_too_large', 431, 'x'),
       new errors.ThrottledError(1),
       new errors.UnavailableError(),
       errors.toAppError(new Error('boom')),
