@@ -6,8 +6,10 @@ import type {
   Friend,
   FriendAccepted,
   FriendRequest,
+  Health,
   Message,
   Operation,
+  Page,
   PublicProfile,
   Session,
   User,
@@ -36,7 +38,25 @@ export interface RequestOptions {
   readonly auth?: boolean;
 }
 
+/** `?limit=&cursor=` of a paginated list; `cursor` is the previous page's `nextCursor`. */
+export interface PageRequest {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
 const enc = encodeURIComponent;
+
+/** Follows `nextCursor` until the last page, at the largest page size (200). */
+async function allPages<T>(fetchPage: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage({ limit: 200, cursor });
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return items;
+}
 
 /** Typed calls of every HTTP route (see docs/openapi.json). Errors throw `ChatApiError`. */
 export class ChatHttp {
@@ -84,11 +104,17 @@ export class ChatHttp {
     );
   }
 
-  health = () => this.request<{ status: 'ok' }>('GET', '/health', { auth: false });
+  health = () => this.request<Health>('GET', '/health', { auth: false });
   register = (input: { username: string; password: string; displayName: string }) =>
     this.request<Session>('POST', '/auth/register', { body: input, auth: false });
   login = (input: { username: string; password: string }) =>
     this.request<Session>('POST', '/auth/login', { body: input, auth: false });
+
+  /** Revokes the current token; sockets opened with it get `sessionEnded` and close. */
+  logout = () => this.request<undefined>('POST', '/auth/logout');
+  /** Revokes every token of the account and closes its sockets; answers the new session to use. */
+  changePassword = (input: { currentPassword: string; newPassword: string }) =>
+    this.request<Session>('POST', '/auth/password', { body: input });
 
   me = () => this.request<User>('GET', '/me');
   updateMe = (input: { displayName?: string; bio?: string; expectedVersion: number }) =>
@@ -115,10 +141,17 @@ export class ChatHttp {
     this.request<undefined>('POST', `/friend-requests/${enc(requestId)}/reject`);
   cancelFriendRequest = (requestId: string) =>
     this.request<undefined>('DELETE', `/friend-requests/${enc(requestId)}`);
-  friends = () => this.request<{ items: Friend[] }>('GET', '/friends').then((r) => r.items);
+  /** One page of friends, oldest friendship first (limit 1-200, default 100). */
+  friendsPage = (page: PageRequest = {}) => this.request<Page<Friend>>('GET', '/friends', { query: page });
+  /** Every friend, page after page. */
+  friends = () => allPages(this.friendsPage);
   removeFriend = (userId: string) => this.request<undefined>('DELETE', `/friends/${enc(userId)}`);
 
-  conversations = () => this.request<{ items: Conversation[] }>('GET', '/conversations').then((r) => r.items);
+  /** One page of conversations, most recent activity first (limit 1-200, default 100). */
+  conversationsPage = (page: PageRequest = {}) =>
+    this.request<Page<Conversation>>('GET', '/conversations', { query: page });
+  /** Every conversation, page after page (most recent activity first). */
+  conversations = () => allPages(this.conversationsPage);
   conversation = (conversationId: string) =>
     this.request<ConversationDetail>('GET', `/conversations/${enc(conversationId)}`);
   /** A group; large ones answer `{conversation, operation}` (status `creating`) and finish as a saga. */

@@ -4,7 +4,7 @@ export { type BackoffOptions, backoffDelay } from './backoff.js';
 export { ChatClient, type ClientOptions } from './client.js';
 export { Emitter } from './emitter.js';
 export { ChatApiError } from './errors.js';
-export { ChatHttp, type HttpOptions, type RequestOptions } from './http.js';
+export { ChatHttp, type HttpOptions, type PageRequest, type RequestOptions } from './http.js';
 export { type Accepted, ConversationOrder } from './ordering.js';
 export {
   ChatSession,

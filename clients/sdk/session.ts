@@ -13,6 +13,7 @@ import type {
   Message,
   ReadEvent,
   ServerFrame,
+  SessionEndedEvent,
   TypingEvent,
 } from './types.js';
 
@@ -35,7 +36,8 @@ export interface SessionOptions {
   readonly url: string;
   /**
    * The token to connect with. `refresh` is true after connections kept failing before they opened (an
-   * expired or revoked token is refused at the upgrade, which a browser cannot tell apart).
+   * expired or revoked token is refused at the upgrade, which a browser cannot tell apart) and after the
+   * server ended the session (`sessionEnded`): sign in again then.
    */
   readonly token: (options: { refresh: boolean }) => Promise<string> | string;
   /** Default: the global WebSocket (browsers, Node.js 22+); pass the `ws` package's on Node.js 20. */
@@ -66,6 +68,8 @@ export interface SessionEvents extends Record<string, unknown> {
   conversationCreated: ConversationCreatedEvent;
   memberJoined: MemberJoinedEvent;
   memberLeft: MemberLeftEvent;
+  /** The server ended the session (expired, logged out, password changed, account deleted) and closes. */
+  sessionEnded: SessionEndedEvent;
   /** Connection state changes; `attempt` counts failed attempts in a row. */
   state: { state: SessionState; attempt: number };
   /** A request was refused by a rate limit; the SDK retries it after `retryAfterMs`. */
@@ -88,6 +92,8 @@ export class ChatSession extends Emitter<SessionEvents> {
   private socket: SocketLike | undefined;
   private stateValue: SessionState = 'idle';
   private attempt = 0;
+  /** Set by `sessionEnded`: the old token is dead, so the next connection asks for a fresh one. */
+  private sessionEnded = false;
   private stopped = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -183,8 +189,9 @@ export class ChatSession extends Emitter<SessionEvents> {
     this.setState(this.attempt === 0 && !this.everOpened ? 'connecting' : 'reconnecting');
     let token: string;
     try {
-      const refresh = this.attempt >= (this.options.refreshTokenAfterFailures ?? 2);
+      const refresh = this.sessionEnded || this.attempt >= (this.options.refreshTokenAfterFailures ?? 2);
       token = await this.options.token({ refresh });
+      this.sessionEnded = false;
     } catch (err) {
       this.attempt += 1;
       this.emit('error', toError(err));
@@ -282,6 +289,11 @@ export class ChatSession extends Emitter<SessionEvents> {
         return;
       case 'friendAccepted':
         this.emit('friendAccepted', frame);
+        return;
+      case 'sessionEnded':
+        // The server closes the socket next; the reconnect that follows signs in again.
+        this.sessionEnded = true;
+        this.emit('sessionEnded', frame);
         return;
       default:
         this.emit(frame.type, frame as never);

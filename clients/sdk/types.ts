@@ -16,6 +16,9 @@ export type Operation = z.output<typeof objects.operation>;
 export type Session = z.output<typeof objects.session>;
 export type Friend = z.output<typeof objects.friend>;
 export type FriendAccepted = z.output<typeof objects.friendAccepted>;
+export type Health = z.output<typeof objects.health>;
+/** One page of a paginated list; pass `nextCursor` back for the next one (null on the last page). */
+export type Page<T> = { items: T[]; nextCursor: string | null };
 export type ErrorCode = objects.ErrorCode;
 export type ErrorBody = z.output<typeof objects.errorBody>;
 
@@ -30,3 +33,4 @@ export type FriendAcceptedEvent = z.output<typeof events.friendAcceptedEvent>;
 export type ConversationCreatedEvent = z.output<typeof events.conversationCreatedEvent>;
 export type MemberJoinedEvent = z.output<typeof events.memberJoinedEvent>;
 export type MemberLeftEvent = z.output<typeof events.memberLeftEvent>;
+export type SessionEndedEvent = z.output<typeof events.sessionEndedEvent>;

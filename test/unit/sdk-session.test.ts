@@ -296,6 +296,29 @@ describe('SDK session against a fake socket', () => {
     expect(net.last.frames('sync').at(-1)).toMatchObject({ conversationId: 'g1', afterSeq: 0 });
   });
 
+  it('on sessionEnded emits the event and reconnects with a fresh token (the re-login callback)', async () => {
+    const { net, session, tokens } = setup();
+    const ended: unknown[] = [];
+    session.on('sessionEnded', (e) => ended.push(e));
+    void session.start();
+    await settle();
+    net.last.open();
+    expect(tokens).toEqual([false]);
+    net.last.push({ type: 'sessionEnded', reason: 'token_revoked' });
+    expect(ended).toEqual([{ type: 'sessionEnded', reason: 'token_revoked' }]);
+    // The server closes right after; the next connection asks for a new token at once.
+    net.last.close(1000, 'Closed by the server');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(net.sockets).toHaveLength(2);
+    expect(tokens).toEqual([false, true]);
+    expect(new URL(net.last.url).searchParams.get('token')).toBe('t2');
+    // Only once: a later plain drop reuses the refreshed token.
+    net.last.open();
+    net.last.drop();
+    await vi.advanceTimersByTimeAsync(250);
+    expect(tokens).toEqual([false, true, false]);
+  });
+
   it('backoffDelay stays within [0, min(max, base × 2^n)]', () => {
     for (let n = 0; n < 12; n++) {
       expect(backoffDelay(n, {}, () => 0)).toBe(0);
