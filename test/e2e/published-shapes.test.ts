@@ -4,10 +4,12 @@ import { serverFrame } from '#shared/protocol/events.js';
 import {
   conversation,
   conversationDetail,
+  conversationsPage,
   errorBody,
-  friend,
   friendAccepted,
   friendRequest,
+  friendsPage,
+  health,
   message,
   publicProfile,
   session,
@@ -40,7 +42,7 @@ describe('answers have the shapes the OpenAPI and AsyncAPI documents publish', (
       token: bob.token,
     });
     published(friendAccepted, accepted.body);
-    for (const f of (await api('/friends', { token })).body.items) published(friend, f);
+    published(friendsPage, (await api('/friends', { token })).body);
 
     const conversationId = accepted.body.conversationId as string;
     const sent = await api(`/conversations/${conversationId}/messages`, {
@@ -49,7 +51,9 @@ describe('answers have the shapes the OpenAPI and AsyncAPI documents publish', (
       body: { clientMessageId: 'shape-1', text: 'shape' },
     });
     published(message, sent.body);
-    for (const c of (await api('/conversations', { token })).body.items) published(conversation, c);
+    const firstPage = await api('/conversations?limit=1', { token });
+    published(conversationsPage, firstPage.body);
+    for (const c of firstPage.body.items) published(conversation, c);
     published(conversationDetail, (await api(`/conversations/${conversationId}`, { token })).body);
 
     const ws = await WsClient.connect(bob.token);
@@ -67,7 +71,37 @@ describe('answers have the shapes the OpenAPI and AsyncAPI documents publish', (
       );
       published(serverFrame, await ws.request({ action: 'dance' }));
     } finally {
-      ws.close();
+      await ws.close();
     }
+
+    const healthAnswer = await api('/health');
+    published(healthAnswer.status === 200 ? health : errorBody, healthAnswer.body);
+    const notJson = await api('/me', {
+      method: 'PATCH',
+      token,
+      rawBody: 'displayName=x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(notJson.status).toBe(415);
+    published(errorBody, notJson.body);
+
+    // Password change: a fresh session; the old token's socket gets sessionEnded, then is closed.
+    const live = await WsClient.connect(token);
+    const closed = new Promise<number>((resolve) => live.socket.once('close', (code) => resolve(code)));
+    const changed = await api('/auth/password', {
+      method: 'POST',
+      token,
+      body: { currentPassword: 'a long enough password', newPassword: 'another long enough password' },
+    });
+    expect(changed.status).toBe(200);
+    published(session, changed.body);
+    const ended = await live.next((f) => f.type === 'sessionEnded');
+    published(serverFrame, ended);
+    expect(ended).toEqual({ type: 'sessionEnded', reason: 'token_revoked' });
+    expect(await closed).toBe(1000);
+
+    const logout = await api('/auth/logout', { method: 'POST', token: changed.body.token });
+    expect(logout.status).toBe(204);
+    published(errorBody, (await api('/me', { token: changed.body.token })).body);
   });
 });
