@@ -142,14 +142,15 @@ export class ChatHttp {
   cancelFriendRequest = (requestId: string) =>
     this.request<undefined>('DELETE', `/friend-requests/${enc(requestId)}`);
   /** One page of friends, oldest friendship first (limit 1-200, default 100). */
-  friendsPage = (page: PageRequest = {}) => this.request<Page<Friend>>('GET', '/friends', { query: page });
+  friendsPage = (page: PageRequest = {}) =>
+    this.request<Page<Friend>>('GET', '/friends', { query: { ...page } });
   /** Every friend, page after page. */
   friends = () => allPages(this.friendsPage);
   removeFriend = (userId: string) => this.request<undefined>('DELETE', `/friends/${enc(userId)}`);
 
   /** One page of conversations, most recent activity first (limit 1-200, default 100). */
   conversationsPage = (page: PageRequest = {}) =>
-    this.request<Page<Conversation>>('GET', '/conversations', { query: page });
+    this.request<Page<Conversation>>('GET', '/conversations', { query: { ...page } });
   /** Every conversation, page after page (most recent activity first). */
   conversations = () => allPages(this.conversationsPage);
   conversation = (conversationId: string) =>
