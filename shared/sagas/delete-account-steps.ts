@@ -15,7 +15,7 @@ import { removeGroupMember } from '../data/groups-repo.js';
 import { setOperationStatus } from '../data/operations-repo.js';
 import { getUser } from '../data/users-repo.js';
 import { removeMember } from '../domain/groups.js';
-import { closeConnection } from '../domain/push.js';
+import { closeConnection, pushToConnections } from '../domain/push.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { emitSagaOutcome } from '../metrics.js';
 import { withRetry } from '../retry.js';
@@ -104,9 +104,18 @@ export async function leaveConversations({ userId }: DeleteAccountInput): Promis
   }
 }
 
-/** Closes every open WebSocket of the user and forgets it. */
+/**
+ * Closes every open WebSocket of the user and forgets it, after a last `sessionEnded` frame
+ * (`account_closed`) so clients stop reconnecting. The frame is best effort (never throws); a failed
+ * close still fails the step for a retry.
+ */
 export async function closeConnections({ userId }: DeleteAccountInput): Promise<void> {
-  for (const c of await listUserConnections(userId)) await closeConnection(c.connectionId);
+  const connections = await listUserConnections(userId);
+  await pushToConnections(
+    connections.map((c) => c.connectionId),
+    { type: 'sessionEnded', reason: 'account_closed' },
+  );
+  for (const c of connections) await closeConnection(c.connectionId);
 }
 
 /** Removes the user's search document now, rather than waiting for the indexer. */

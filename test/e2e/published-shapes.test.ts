@@ -16,7 +16,7 @@ import {
   user,
 } from '#shared/protocol/objects.js';
 import { api, WsClient } from '../support/clients.js';
-import { signUp } from '../support/e2e-users.js';
+import { befriend, signUp } from '../support/e2e-users.js';
 
 /** The answer has exactly the published shape: it parses, and parsing drops no field. */
 const published = (schema: z.ZodType, value: unknown) => expect(schema.parse(value)).toEqual(value);
@@ -104,4 +104,39 @@ describe('answers have the shapes the OpenAPI and AsyncAPI documents publish', (
     expect(logout.status).toBe(204);
     published(errorBody, (await api('/me', { token: changed.body.token })).body);
   });
+
+  it('a deleted account: sessionEnded on its socket, and its profile as others see it', async () => {
+    const [gone, stays] = await Promise.all([signUp('shapegone'), signUp('shapestays')]);
+    await befriend(stays, gone);
+    const ws = await WsClient.connect(gone.token);
+    const closed = new Promise<number>((resolve) => ws.socket.once('close', (code) => resolve(code)));
+    const started = await api('/me', { method: 'DELETE', token: gone.token });
+    expect(started.status).toBe(202);
+    const ended = await ws.next((f) => f.type === 'sessionEnded', 60_000);
+    published(serverFrame, ended);
+    expect(ended).toEqual({ type: 'sessionEnded', reason: 'account_closed' });
+    expect(await closed).toBe(1000);
+    let status = 'running';
+    while (status === 'running') {
+      await new Promise((r) => setTimeout(r, 200));
+      const op = await api(`/operations/${started.body.operationId}`, { token: gone.token });
+      status = op.status === 200 ? op.body.status : 'gone';
+    }
+    // The account itself is gone; only where others met it does a profile remain.
+    const lookup = await api(`/users/${gone.userId}`, { token: stays.token });
+    expect(lookup.status).toBe(404);
+    published(errorBody, lookup.body);
+    const conversations = (await api('/conversations', { token: stays.token })).body;
+    published(conversationsPage, conversations);
+    const peer = conversations.items[0]?.peer;
+    published(publicProfile, peer);
+    expect(peer).toEqual({
+      userId: gone.userId,
+      username: '',
+      displayName: 'Deleted account',
+      bio: '',
+      deleted: true,
+    });
+    published(friendsPage, (await api('/friends', { token: stays.token })).body);
+  }, 180_000);
 });
