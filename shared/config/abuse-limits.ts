@@ -1,4 +1,4 @@
-import type { RateLimit } from './rate-limits.js';
+import { positive, type RateLimit } from './rate-limits.js';
 
 /**
  * Limits that keep one user (or one source address) from degrading the service for everyone else.
@@ -70,14 +70,6 @@ export function abuseLimitEnvironment(limits: AbuseLimits): Record<string, strin
     [e.groupsBurst]: String(limits.groupsCreated.burst),
     [e.invitesPerHour]: String(limits.nonFriendInvitesPerHour),
   };
-}
-
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
-  return n;
 }
 
 const whole = (n: number) => Math.max(1, Math.floor(n));

@@ -38,7 +38,8 @@ export function rateLimitEnvironment(limits: RateLimits): Record<string, string>
   };
 }
 
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A positive number from an environment variable; unset takes `fallback`, anything else throws. */
+export function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
