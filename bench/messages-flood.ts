@@ -28,6 +28,8 @@ async function quietSends(socket: ChatSocket, conversationId: string, prefix: st
       conversationId,
       clientMessageId: `${prefix}${i}`,
       text: 'quiet',
+      // Like the SDK: one send at a time, so the server need not wait out its reorder window.
+      previousAcked: true,
     });
     if (answer.type !== 'ack') throw new Error(`quiet send refused: ${JSON.stringify(answer)}`);
     latencies.push(performance.now() - t0);

@@ -11,6 +11,7 @@ import { type BenchUser, makeGroup, register } from './lib/chat-users.js';
 import { HttpClient } from './lib/http.js';
 import { pool } from './lib/pool.js';
 import { benchMain, type InProcessRuntime } from './lib/runtime.js';
+import { SdkRequestCounter } from './lib/sdk-requests.js';
 import { median, ms, summarize } from './lib/stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -32,8 +33,13 @@ const HOT_SHAPES = (process.env.BENCH_HOT_SHAPES ?? `10x${process.env.BENCH_HOT_
 process.env.SCRYPT_N ??= '1024';
 process.env.SEND_RATE_PER_SECOND = '1000000';
 process.env.SEND_BURST = '1000000';
+
 const meter = new CapacityMeter();
 meter.install(ddb);
+const requests = new SdkRequestCounter();
+requests.install();
+
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
 /** Sends and waits for the ack; a refusal is a benchmark failure. */
 async function send(socket: ChatSocket, frame: Record<string, unknown>) {
@@ -72,7 +78,13 @@ async function groupsRun(runtime: InProcessRuntime, http: HttpClient) {
       for (let n = 0; n < PER_CLIENT; n++) {
         const clientMessageId = `c${i}-${n}`;
         sentAt.set(clientMessageId, performance.now());
-        await send(s, { action: 'sendMessage', conversationId, clientMessageId, text: `hello ${n}` });
+        await send(s, {
+          action: 'sendMessage',
+          conversationId,
+          clientMessageId,
+          text: `hello ${n}`,
+          previousAcked: true,
+        });
       }
     }),
   );
@@ -105,6 +117,8 @@ async function hotRun(
     transport === 'ws' ? await Promise.all(users.map((u) => ChatSocket.connect(runtime.wsUrl, u.token))) : [];
   const before = { ...sequencerCounters };
   meter.reset();
+  requests.reset();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     users.map(async (user, i) => {
@@ -112,7 +126,13 @@ async function hotRun(
         const clientMessageId = `h${i}-${n}`;
         const socket = sockets[i];
         if (socket) {
-          await send(socket, { action: 'sendMessage', conversationId, clientMessageId, text: 'hot' });
+          await send(socket, {
+            action: 'sendMessage',
+            conversationId,
+            clientMessageId,
+            text: 'hot',
+            previousAcked: true,
+          });
           continue;
         }
         const res = await http.call(`/conversations/${conversationId}/messages`, {
@@ -124,12 +144,18 @@ async function hotRun(
     }),
   );
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const sdk = requests.snapshot();
   const writes = meter.snapshot();
   await Promise.all(sockets.map((s) => s.close()));
   const messages = senders * perSender;
   const transactions = sequencerCounters.transactions - before.transactions;
   return {
     rate: messages / (elapsedMs / 1000),
+    /** This process's CPU (runtime, functions and clients alike) per message, ms. */
+    cpuMsPerMessage: cpuMs(cpu) / messages,
+    sdkPerMessage: sdk.total / messages,
+    sdkByCommand: sdk.byCommand,
     messagesPerTransaction: (sequencerCounters.messages - before.messages) / transactions,
     staleRetries: sequencerCounters.staleRetries - before.staleRetries,
     flushes: sequencerCounters.flushes - before.flushes,
@@ -161,7 +187,9 @@ await benchMain('bench:messages', async (runtime) => {
       const rows = [];
       for (let r = 1; r <= RUNS; r++) {
         const hot = await hotRun(runtime, http, senders, perSender, transport);
+        const bareCpu = process.cpuUsage();
         const bare = await bareTransactions(runtime.dynamoEndpoint, tables, senders, perSender);
+        const bareCpuMs = cpuMs(process.cpuUsage(bareCpu)) / (senders * perSender);
         const ratio = hot.rate / bare.transactionsPerSecond;
         rows.push({ hot, bare, ratio });
         if (transport === 'http' && senders === HOT_SHAPES[0]?.senders) {
@@ -170,6 +198,12 @@ await benchMain('bench:messages', async (runtime) => {
         console.log(
           `   ${transport} ${senders} x ${perSender} run ${r}: ${hot.rate.toFixed(0)} msg/s (${hot.messagesPerTransaction.toFixed(1)} messages per transaction, ` +
             `${hot.staleRetries} stale retries, ${hot.flushes} flush markers, ${hot.lateFrames} late frames); bare ${bare.transactionsPerSecond.toFixed(0)} tx/s; ratio ${ratio.toFixed(2)}x`,
+        );
+        console.log(
+          `      node CPU ${hot.cpuMsPerMessage.toFixed(2)} ms per message (bare ${bareCpuMs.toFixed(2)} ms per transaction); ` +
+            `${hot.sdkPerMessage.toFixed(1)} AWS SDK requests per message: ${Object.entries(hot.sdkByCommand)
+              .map(([name, n]) => `${name} ${(n / (senders * perSender)).toFixed(2)}`)
+              .join(', ')}`,
         );
       }
       console.log(

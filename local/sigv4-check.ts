@@ -34,6 +34,24 @@ const AUTH =
  * AWS: the same access key, a signature recomputed over the signed headers and the body, and a signing
  * time within 15 minutes. Returns why it failed, or `undefined` when the signature holds.
  */
+/** One signer per key, region and service: it caches the derived signing key per day. */
+const signers = new Map<string, SignatureV4>();
+function signerFor(credentials: LocalCredentials, region: string, service: string): SignatureV4 {
+  const key = `${credentials.accessKeyId}/${region}/${service}`;
+  let signer = signers.get(key);
+  if (!signer) {
+    signer = new SignatureV4({
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      region,
+      service,
+      sha256: Sha256,
+    });
+    if (signers.size >= 64) signers.clear();
+    signers.set(key, signer);
+  }
+  return signer;
+}
+
 export async function checkSigV4(
   req: IncomingMessage,
   body: Buffer,
@@ -55,13 +73,7 @@ export async function checkSigV4(
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-    region: region as string,
-    service: service as string,
-    sha256: Sha256,
-  });
-  const signed = await signer.sign(
+  const signed = await signerFor(credentials, region as string, service as string).sign(
     {
       method: req.method ?? 'GET',
       protocol: 'http:',

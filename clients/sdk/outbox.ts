@@ -127,6 +127,9 @@ export class Outbox {
       conversationId,
       clientMessageId: head.clientMessageId,
       text: head.text,
+      // One send per conversation at a time: every earlier one was answered, so the server need not
+      // wait out its reorder window for this frame.
+      previousAcked: true,
       requestId: `send:${head.clientMessageId}`,
     });
     head.timer = setTimeout(() => {

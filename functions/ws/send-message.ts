@@ -27,6 +27,7 @@ export const handler = wsRoute(
         connectionId: req.connectionId,
         requestId: req.clientRequestId,
         frameTime: context.requestTimeEpoch,
+        ...(input.previousAcked ? { previousAcked: true } : {}),
       },
     });
     return undefined;

@@ -88,6 +88,8 @@ export interface GuardItem {
   guardKey: string;
   seq?: number;
   messageId?: string;
+  /** The stored message's `createdAt`: with the request's own fields, the waiter needs no second read. */
+  createdAt?: string;
   /** The API attempt that stored the message. */
   attemptId?: string;
   /** Set on a refusal: the error code, and every attempt it answered. */
@@ -216,6 +218,7 @@ export async function appendBatch(
             guardKey: guardKey(item.senderId, item.clientMessageId),
             seq: item.seq,
             messageId: item.messageId,
+            createdAt: item.createdAt,
             attemptId,
           },
           // A refusal record is overwritten: the sender may have become a member again since.

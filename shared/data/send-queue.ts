@@ -24,6 +24,8 @@ export const queuedSendSchema = z.object({
       requestId: z.string().optional(),
       /** When API Gateway received the frame (`requestTimeEpoch`, ms). */
       frameTime: z.number(),
+      /** The client declared every earlier send of this connection to this conversation answered. */
+      previousAcked: z.boolean().optional(),
     })
     .optional(),
 });

@@ -61,11 +61,8 @@ export interface SendRequest {
   /** API Gateway's request id: one attempt is queued at most once. */
   attemptId: string;
   /** WebSocket sends: the connection the sequencer acknowledges, and the frame's arrival time. */
-  origin?: { connectionId: string; requestId?: string; frameTime: number };
+  origin?: { connectionId: string; requestId?: string; frameTime: number; previousAcked?: boolean };
 }
-
-/** What accepting a send did: queued it for the sequencer, or found it stored by an earlier attempt. */
-export type Acceptance = { queued: true } | { queued: false; stored: Message };
 
 /** Refusal codes the sequencer records, as the errors the API answers with. */
 export function rejectionError(code: string): AppError {
@@ -82,78 +79,108 @@ export function rejectionError(code: string): AppError {
 }
 
 /**
- * Active conversations this container has seen recently: the entry check needs only the status, and
- * the sequencer re-checks it inside the commit, so a stale entry costs at most a late refusal.
+ * How long this container trusts an entry check it passed (ms): an active conversation, a member of it.
+ * Only a fast path: the sequencer re-checks status and membership inside the commit, so a stale entry
+ * costs at most a refusal that comes from the sequencer instead of the entry.
  */
-const activeSeen = new Map<string, number>();
-const ACTIVE_SEEN_MS = 10_000;
+const ENTRY_CHECK_TTL_MS = 10_000;
+const ENTRY_CHECK_CACHE_MAX = 10_000;
+const entryChecked = new Map<string, number>();
 
-async function requireActive(conversationId: string): Promise<void> {
-  const seenAt = activeSeen.get(conversationId);
-  if (seenAt !== undefined && Date.now() - seenAt < ACTIVE_SEEN_MS) return;
-  const c = await getConversation(conversationId);
-  if (!c) throw new NotFoundError('Conversation not found');
-  if (c.status !== 'active') throw new ForbiddenError(`Conversation is ${c.status}`);
-  if (activeSeen.size >= 10_000) activeSeen.clear();
-  activeSeen.set(conversationId, Date.now());
+function recentlyChecked(key: string): boolean {
+  const at = entryChecked.get(key);
+  return at !== undefined && Date.now() - at < ENTRY_CHECK_TTL_MS;
+}
+
+function rememberChecked(key: string): void {
+  if (entryChecked.size >= ENTRY_CHECK_CACHE_MAX) entryChecked.clear();
+  entryChecked.set(key, Date.now());
+}
+
+/** HTTP entry check: 404 for an unknown conversation, 403 for an outsider or an inactive conversation. */
+async function requireActiveMember(conversationId: string, me: string): Promise<void> {
+  const memberKey = `${conversationId}\u0000${me}`;
+  if (recentlyChecked(memberKey)) return;
+  const member = await getMember(conversationId, me);
+  // Outsiders learn only whether the conversation exists.
+  if (!member && !(await getConversation(conversationId))) throw new NotFoundError('Conversation not found');
+  if (!member) throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
+  if (!recentlyChecked(conversationId)) {
+    const c = await getConversation(conversationId);
+    if (!c) throw new NotFoundError('Conversation not found');
+    if (c.status !== 'active') throw new ForbiddenError(`Conversation is ${c.status}`);
+    rememberChecked(conversationId);
+  }
+  rememberChecked(memberKey);
+}
+
+/** What the API queued: the message id it chose (the stored message keeps it). */
+export interface Accepted {
+  messageId: string;
 }
 
 /**
  * Validates a send and hands it to the conversation's ordered writer (the FIFO queue), refusing at
  * once what is over the sender's rate limit (429 `throttled`; nothing is written but the refusal).
- * HTTP sends are also checked up front (403 not a member, 404 unknown conversation) and a retry of a
- * stored message is answered with the stored copy without queueing. WebSocket sends go to the queue
- * right after the rate limit: the fewer steps before the enqueue, the surer a connection's frames
- * reach the queue in the order sent; the sequencer refuses outsiders with an error frame instead.
+ * HTTP sends are also checked up front (403 not a member, 404 unknown conversation). WebSocket sends
+ * go to the queue right after the rate limit: the fewer steps before the enqueue, the surer a
+ * connection's frames reach the queue in the order sent; the sequencer refuses outsiders with an
+ * error frame instead. A retry of a stored message is queued like any send: the sequencer answers it
+ * from the message's guard with the stored copy.
  */
-export async function acceptSend(req: SendRequest): Promise<Acceptance> {
+export async function acceptSend(req: SendRequest): Promise<Accepted> {
   await limitSends(req.me);
-  if (!req.origin) {
-    const [member, guard] = await Promise.all([
-      getMember(req.conversationId, req.me),
-      getGuard(req.conversationId, req.me, req.clientMessageId),
-    ]);
-    if (!member) {
-      // Outsiders learn only whether the conversation exists.
-      if (!(await getConversation(req.conversationId))) throw new NotFoundError('Conversation not found');
-      throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
-    }
-    if (guard?.seq !== undefined) {
-      const stored = await getMessage(req.conversationId, guard.seq);
-      if (stored) return { queued: false, stored: toMessage(stored) };
-    }
-    await requireActive(req.conversationId);
-  }
+  if (!req.origin) await requireActiveMember(req.conversationId, req.me);
+  const messageId = newId('m');
   await enqueueSend({
     attemptId: req.attemptId,
     conversationId: req.conversationId,
     senderId: req.me,
     clientMessageId: req.clientMessageId,
     text: req.text,
-    messageId: newId('m'),
+    messageId,
     enqueuedAt: Date.now(),
     ...(req.origin ? { origin: req.origin } : {}),
   });
-  return { queued: true };
+  return { messageId };
 }
+
+/**
+ * This container's recent commit wait (ms, an exponentially weighted mean): the first poll comes when a
+ * commit usually has landed, so that a waiting request costs about one read, however loaded the
+ * sequencer is.
+ */
+let expectedCommitMs = 20;
+const POLL_MIN_MS = 5;
+const POLL_MAX_MS = 100;
 
 /**
  * Sends and waits for the sequencer's commit (HTTP): the stored message, with `duplicate` when an
  * earlier attempt stored it. Throws the sequencer's refusal, or 503 when no commit came within
  * SEND_WAIT_MS (the send may still commit; a retry with the same clientMessageId is always safe).
+ * Each poll is one strongly consistent read of the send's guard, which carries what the answer needs.
  */
 export async function sendAndWait(req: SendRequest): Promise<{ message: Message; duplicate: boolean }> {
-  const accepted = await acceptSend(req);
-  if (!accepted.queued) return { message: accepted.stored, duplicate: true };
-  const deadline = Date.now() + SEND_WAIT_MS;
-  // Each poll is one consistent read: start near a commit's usual latency and back off, so that many
-  // waiting requests do not load the table more than the commits they wait for.
-  for (let delay = 8; ; delay = Math.min(delay * 2, 100)) {
+  const { messageId } = await acceptSend(req);
+  const started = Date.now();
+  const deadline = started + SEND_WAIT_MS;
+  let delay = Math.min(Math.max(expectedCommitMs, POLL_MIN_MS), POLL_MAX_MS);
+  for (;;) {
     await new Promise((resolve) => setTimeout(resolve, delay));
     const guard = await getGuard(req.conversationId, req.me, req.clientMessageId);
     if (guard?.seq !== undefined) {
+      expectedCommitMs = 0.8 * expectedCommitMs + 0.2 * (Date.now() - started);
+      const duplicate = guard.attemptId !== req.attemptId;
+      if (!duplicate && guard.messageId === messageId && guard.createdAt !== undefined) {
+        const { conversationId, clientMessageId, text, me: senderId } = req;
+        const { seq, createdAt } = guard;
+        return {
+          message: { conversationId, seq, messageId, senderId, clientMessageId, text, createdAt },
+          duplicate,
+        };
+      }
       const stored = await getMessage(req.conversationId, guard.seq);
-      if (stored) return { message: toMessage(stored), duplicate: guard.attemptId !== req.attemptId };
+      if (stored) return { message: toMessage(stored), duplicate };
     } else if (guard?.rejected && guard.rejectedAttempts?.has(req.attemptId)) {
       throw rejectionError(guard.rejected);
     }
@@ -162,6 +189,7 @@ export async function sendAndWait(req: SendRequest): Promise<{ message: Message;
         'The message is queued but was not confirmed in time; retry with the same clientMessageId',
       );
     }
+    delay = Math.min(delay * 2, POLL_MAX_MS);
   }
 }
 

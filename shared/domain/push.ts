@@ -17,26 +17,41 @@ export interface PushResult {
   failed: number;
 }
 
+/** One frame for one connection. */
+export interface Delivery {
+  connectionId: string;
+  frame: unknown;
+}
+
 /**
- * Sends one event to many connections with bounded concurrency. A gone connection is removed; a slow or
- * failing one never stops the others. Delivery is at-least-once; clients de-duplicate.
+ * Posts frames, up to PUSH_CONCURRENCY at once, and publishes one metric line for the lot (not one per
+ * post: on AWS each line is a log event). Frames to one connection are not serialized. A gone
+ * connection is removed and gets nothing more; a slow or failing one never stops the others. Delivery
+ * is at-least-once; clients de-duplicate.
  */
-export async function pushToConnections(
-  connectionIds: readonly string[],
-  event: unknown,
-): Promise<PushResult> {
-  const data = new TextEncoder().encode(JSON.stringify(event));
+export async function pushFrames(deliveries: readonly Delivery[]): Promise<PushResult> {
   const result: PushResult = { delivered: 0, gone: 0, failed: 0 };
+  const gone = new Set<string>();
+  const encoded = new Map<unknown, Uint8Array>();
+  const encode = (frame: unknown) => {
+    const known = encoded.get(frame);
+    if (known) return known;
+    const data = new TextEncoder().encode(JSON.stringify(frame));
+    encoded.set(frame, data);
+    return data;
+  };
   let next = 0;
   const worker = async () => {
-    while (next < connectionIds.length) {
-      const connectionId = connectionIds[next++] as string;
+    while (next < deliveries.length) {
+      const { connectionId, frame } = deliveries[next++] as Delivery;
+      if (gone.has(connectionId)) continue;
       try {
-        await post(connectionId, data);
+        await post(connectionId, encode(frame));
         result.delivered++;
       } catch (err) {
         if (err instanceof GoneException) {
           result.gone++;
+          gone.add(connectionId);
           await deleteConnection(connectionId).catch((e) =>
             logger.warn('stale connection cleanup failed', { e }),
           );
@@ -47,13 +62,18 @@ export async function pushToConnections(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, connectionIds.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, deliveries.length) }, worker));
   emitMetrics({
     PushesDelivered: result.delivered,
     GoneConnections: result.gone,
     PushesFailed: result.failed,
   });
   return result;
+}
+
+/** Sends one event to many connections (see pushFrames). */
+export function pushToConnections(connectionIds: readonly string[], event: unknown): Promise<PushResult> {
+  return pushFrames(connectionIds.map((connectionId) => ({ connectionId, frame: event })));
 }
 
 /**

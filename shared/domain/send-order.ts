@@ -6,7 +6,9 @@
 // sends. A frame commits only once the queue has handed over a message received more than a window
 // after it: then every earlier frame of its connection is in hand (see releaseCutoff). Fresher frames
 // wait in the conversation's held list (durable, on the conversation item) for the next batch or a
-// flush marker.
+// flush marker. A frame whose client declares every earlier send of its connection to the conversation
+// answered (`previousAcked`) has no earlier frame on its way, so it commits at once, unless an earlier
+// frame of its connection is still held.
 import type { HeldSend, QueuedSend } from '../data/send-queue.js';
 
 /** One queued send with the queue's id for it and the time the queue received it (epoch ms). */
@@ -94,7 +96,8 @@ export const releaseCutoff = (newestSentAt: number, windowMs: number): number =>
 
 /**
  * Splits held and newly received sends into what can commit now and what must wait. WebSocket sends
- * commit once their frame time is before `cutoff` (see releaseCutoff); HTTP sends (each waited for by
+ * commit once their frame time is before `cutoff` (see releaseCutoff), or at once when declared
+ * `previousAcked` and no earlier frame of their connection is held; HTTP sends (each waited for by
  * its caller) never wait. Everything is ordered by arrival, ties kept in queue order (held first). The
  * held sends take at most `maxHeldBytes` as JSON: beyond that the oldest are released anyway, so the
  * held list stays within DynamoDB's item size limit.
@@ -111,8 +114,13 @@ export function planRelease(
     .map(({ r }) => r);
   const release: ReceivedSend[] = [];
   let hold: ReceivedSend[] = [];
+  const holding = new Set<string>();
   for (const r of all) {
-    const fresh = r.send.origin !== undefined && r.send.origin.frameTime >= cutoff;
+    const origin = r.send.origin;
+    const fresh =
+      origin !== undefined &&
+      (origin.previousAcked ? holding.has(origin.connectionId) : origin.frameTime >= cutoff);
+    if (fresh) holding.add((origin as { connectionId: string }).connectionId);
     (fresh ? hold : release).push(r);
   }
   let bytes = hold.reduce((sum, r) => sum + heldBytes(r), 0);

@@ -17,7 +17,7 @@ import { enqueueFlush, type HeldSend } from '../data/send-queue.js';
 import { logger } from '../logger.js';
 import { RetryableError, type RetryPolicy, withRetry } from '../retry.js';
 import { INLINE_FANOUT_MAX_MEMBERS, memberIdsOf, rejectionError, toMessage } from './messages.js';
-import { PUSH_CONCURRENCY, pushToConnections } from './push.js';
+import { type Delivery, pushFrames } from './push.js';
 import {
   DEFAULT_ORDER_WINDOW,
   fromHeld,
@@ -385,7 +385,7 @@ async function answer(conversationId: string, out: Outcomes): Promise<void> {
     ...out.stored,
     ...duplicates.filter((d): d is { r: ReceivedSend; item: MessageItem } => d.item !== undefined),
   ];
-  const replies: Array<{ connectionId: string; frame: Record<string, unknown> }> = [];
+  const replies: Delivery[] = [];
   for (const { r, item } of acked) {
     const o = r.send.origin;
     if (!o) continue;
@@ -410,7 +410,7 @@ async function answer(conversationId: string, out: Outcomes): Promise<void> {
       frame: o.requestId ? { ...frame, requestId: o.requestId } : frame,
     });
   }
-  await pushAll(replies);
+  await pushFrames(replies);
   const deliveries = acked
     .map(({ r, item }) => ({ item, origin: r.send.origin?.connectionId }))
     .sort((a, b) => a.item.seq - b.item.seq);
@@ -426,38 +426,17 @@ async function fanOut(
   if (items.length === 0 || !snapshot || snapshot.memberCount > INLINE_FANOUT_MAX_MEMBERS) return;
   try {
     const connections = await listConnectionsOfUsers(snapshot.memberIds);
-    const deliveries: Array<{ connectionId: string; frame: Record<string, unknown> }> = [];
+    const deliveries: Delivery[] = [];
     for (const { item, origin } of items) {
+      // One frame object per message: pushFrames encodes it once for all its connections.
+      const frame = { type: 'message', message: toMessage(item) };
       for (const c of connections) {
-        if (c.connectionId === origin) continue;
-        deliveries.push({
-          connectionId: c.connectionId,
-          frame: { type: 'message', message: toMessage(item) },
-        });
+        if (c.connectionId !== origin) deliveries.push({ connectionId: c.connectionId, frame });
       }
     }
-    await pushAll(deliveries);
+    await pushFrames(deliveries);
   } catch (error) {
     // Best effort: members fill gaps with sync.
     logger.warn('fan-out failed', { conversationId, error: error as Error });
   }
-}
-
-/**
- * Posts frames, up to PUSH_CONCURRENCY at once. Frames to one connection are not serialized: waiting
- * for each post would hold the conversation's queue for one round trip per message and member; events
- * of one batch may therefore reach a member out of seq order, which clients already handle (they
- * order and de-duplicate by seq, guarantee 6). A connection found gone gets nothing more.
- */
-async function pushAll(frames: ReadonlyArray<{ connectionId: string; frame: Record<string, unknown> }>) {
-  const gone = new Set<string>();
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < frames.length; i = next++) {
-      const { connectionId, frame } = frames[i] as (typeof frames)[number];
-      if (gone.has(connectionId)) continue;
-      if ((await pushToConnections([connectionId], frame)).gone) gone.add(connectionId);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, frames.length) }, worker));
 }

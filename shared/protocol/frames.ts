@@ -6,7 +6,21 @@ import { clientMessageId, id, messageText, seq } from '../domain/schemas.js';
  * with these, and the AsyncAPI document is generated from them. Every frame may also carry `requestId`
  * (up to 128 characters), echoed in the answer.
  */
-export const sendMessageFrame = z.object({ conversationId: id, clientMessageId, text: messageText });
+export const sendMessageFrame = z.object({
+  conversationId: id,
+  clientMessageId,
+  text: messageText,
+  previousAcked: z
+    .boolean()
+    .optional()
+    .meta({
+      description:
+        'true when every earlier sendMessage of this connection to this conversation (other than copies of this ' +
+        'clientMessageId) has been answered (ack or error): ' +
+        'the server then commits the frame without waiting out its reorder window (docs/messaging.md). ' +
+        'A client that sets it while sends are still unanswered only puts its own messages out of order.',
+    }),
+});
 export const markReadFrame = z.object({ conversationId: id, seq });
 export const typingFrame = z.object({ conversationId: id });
 export const syncFrame = z.object({

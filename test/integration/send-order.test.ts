@@ -128,6 +128,25 @@ describe('the reorder window', () => {
     expect((await getConversation(conversationId))?.held).toBeUndefined();
   });
 
+  it('commits a frame declared previousAcked at once, while a pipelined frame waits out the window', async () => {
+    const { a, b, conversationId } = await friends();
+    const t = Date.now() - 5_000;
+    const piped = frame(conversationId, a.userId, 'piped', t + 1000);
+    const solo = frame(conversationId, b.userId, 'solo', t + 1001);
+    const hinted = {
+      ...solo,
+      origin: { ...(solo.origin as NonNullable<QueuedSend['origin']>), previousAcked: true },
+    };
+    expect(await sequencer(event(record(piped, t + 1050), record(hinted, t + 1051)))).toEqual({
+      batchItemFailures: [],
+    });
+    expect((await listMessages(conversationId, 0, 10)).items.map((m) => m.clientMessageId)).toEqual(['solo']);
+    expect((await getConversation(conversationId))?.held?.map((h) => h.send.clientMessageId)).toEqual([
+      'piped',
+    ]);
+    expect(await markersQueued()).toBe(1);
+  });
+
   it('never holds an HTTP send', async () => {
     const { a, conversationId } = await friends();
     const now = Date.now();

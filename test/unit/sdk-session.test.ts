@@ -166,6 +166,7 @@ describe('SDK session against a fake socket', () => {
         conversationId: 'c1',
         clientMessageId: 'id-a',
         text: 'a',
+        previousAcked: true,
         requestId: 'send:id-a',
       },
     ]);

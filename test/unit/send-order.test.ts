@@ -13,7 +13,11 @@ import {
 const T0 = 1_767_225_600_000;
 
 /** A queued send; with `connection` it came over WebSocket at `frameTime` (ms after T0). */
-function send(id: string, sentAt: number, origin?: { connection: string; frameTime: number }): ReceivedSend {
+function send(
+  id: string,
+  sentAt: number,
+  origin?: { connection: string; frameTime: number; previousAcked?: boolean },
+): ReceivedSend {
   return {
     id,
     sentAt: T0 + sentAt,
@@ -31,6 +35,7 @@ function send(id: string, sentAt: number, origin?: { connection: string; frameTi
               connectionId: origin.connection,
               frameTime: T0 + origin.frameTime,
               requestId: `r-${id}`,
+              ...(origin.previousAcked ? { previousAcked: true } : {}),
             },
           }
         : {}),
@@ -113,6 +118,36 @@ describe('the reorder window', () => {
     const { release, hold } = planRelease([], sends, T0, two);
     expect(ids(release)).toEqual(['f1', 'f2', 'f3']);
     expect(ids(hold)).toEqual(['f4', 'f5']);
+  });
+
+  it('commits a frame declared previousAcked at once, inside the window', () => {
+    const { release, hold } = planRelease(
+      [],
+      [
+        send('solo', 95, { connection: 'a', frameTime: 90, previousAcked: true }),
+        send('piped', 96, { connection: 'b', frameTime: 91 }),
+      ],
+      releaseCutoff(T0 + 96, 100),
+      1e6,
+    );
+    expect(ids(release)).toEqual(['solo']);
+    expect(ids(hold)).toEqual(['piped']);
+  });
+
+  it('holds a previousAcked frame behind a held earlier frame of its own connection', () => {
+    // The client lied, or an earlier frame is still held: the declaration never jumps its own queue.
+    const held = [send('early', 50, { connection: 'a', frameTime: 40 })];
+    const { release, hold } = planRelease(
+      fromHeld(toHeld(held)),
+      [
+        send('late', 95, { connection: 'a', frameTime: 90, previousAcked: true }),
+        send('other', 96, { connection: 'b', frameTime: 92, previousAcked: true }),
+      ],
+      releaseCutoff(T0 + 96, 100),
+      1e6,
+    );
+    expect(ids(release)).toEqual(['other']);
+    expect(hold.map((r) => r.send.clientMessageId)).toEqual(['cm-early', 'cm-late']);
   });
 
   it('tells how long until a queue message would release the oldest held frame', () => {
