@@ -55,7 +55,9 @@ describe('idle floor', () => {
     const hourly = OPENSEARCH_INSTANCE_HOUR[cluster.InstanceType]?.usd ?? Number.NaN;
     expect(instances?.usd).toBeCloseTo(cluster.InstanceCount * HOURS_PER_MONTH * hourly, 9);
     const alarms = Object.values(dev.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length;
-    expect(lines.find((l) => l.label === 'CloudWatch alarm metrics')?.quantity).toBeGreaterThanOrEqual(alarms);
+    expect(lines.find((l) => l.label === 'CloudWatch alarm metrics')?.quantity).toBeGreaterThanOrEqual(
+      alarms,
+    );
     // A rule every 5 minutes runs 8,760 times in a 730-hour month; each run here is one invocation.
     for (const s of scheduledTargets(dev)) {
       const line = lines.find((l) => l.label.startsWith(s.functionId));
