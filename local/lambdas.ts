@@ -25,6 +25,25 @@ export class LambdaThrottledError extends Error {
 export const DEFAULT_LOCAL_CONCURRENCY = 128;
 
 /**
+ * Told of every invocation that ran (not of throttled ones): the function, its event, its result
+ * (undefined when it failed) and its wall time in ms.
+ */
+export type InvocationObserver = (
+  fn: LocalFunction,
+  event: unknown,
+  result: unknown,
+  ms: number,
+  failed: boolean,
+) => void;
+const observers = new Set<InvocationObserver>();
+
+/** Adds an observer of every runtime's invocations in this process (e.g. cost metering); returns its removal. */
+export function observeInvocations(observer: InvocationObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
+/**
  * Invokes the template's functions in-process by importing the very entry files that CDK bundles.
  * Many invocations run at once, like concurrent Lambda instances sharing nothing but module state.
  */
@@ -50,10 +69,16 @@ export class LocalLambdas {
     if (running >= limit)
       throw new LambdaThrottledError(`Rate exceeded: ${fn.logicalId} runs ${running} invocations`);
     this.running.set(functionId, running + 1);
+    const started = performance.now();
+    let failed = true;
+    let result: unknown;
     try {
-      return await this.run(fn, functionId, event);
+      result = await this.run(fn, functionId, event);
+      failed = false;
+      return result;
     } finally {
       this.running.set(functionId, (this.running.get(functionId) ?? 1) - 1);
+      for (const observe of observers) observe(fn, event, result, performance.now() - started, failed);
     }
   }
 

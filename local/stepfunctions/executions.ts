@@ -27,6 +27,9 @@ export type TaskInvoker = (functionId: string, input: unknown) => Promise<unknow
  */
 export type FaultPlan = Readonly<Record<string, { readonly error: string; readonly after?: number }>>;
 
+/** Told of every history event of every execution (e.g. cost metering counts `StateEntered`). */
+export type ExecutionEventObserver = (stateMachineArn: string, event: { readonly type: string }) => void;
+
 export class ExecutionAlreadyExists extends Error {
   override name = 'ExecutionAlreadyExists';
 }
@@ -48,6 +51,8 @@ export class LocalExecutions {
   private readonly running = new Map<string, Promise<void>>();
   private readonly aborts = new Map<string, () => void>();
   private pendingFaults: FaultPlan | undefined;
+  /** When set, each execution's event log is read and handed to it. */
+  observeEvents: ExecutionEventObserver | undefined;
 
   constructor(
     machines: readonly LocalStateMachine[],
@@ -120,6 +125,12 @@ export class LocalExecutions {
       } as never,
     });
     this.aborts.set(executionArn, execution.abort);
+    const observe = this.observeEvents;
+    if (observe) {
+      void (async () => {
+        for await (const event of execution.eventLogs) observe(stateMachineArn, event);
+      })().catch(() => undefined);
+    }
     const done = execution.result.then(
       (output: unknown) => {
         record.status = 'SUCCEEDED';
