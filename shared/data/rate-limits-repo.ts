@@ -27,7 +27,7 @@ const LAST_SEEN_MAX = 10_000;
  * `max(tat, now) + T - now <= burst * T` (T = 1000 / ratePerSecond ms), and moves `tat` by T. Written
  * here rather than taken from a library because the limit must hold across containers with one atomic
  * DynamoDB write per request, which the rate-limit libraries for DynamoDB do not do as a token bucket.
- * Refusals write nothing.
+ * Refusals write nothing, and a refusal this container can already be sure of reads nothing either.
  */
 export async function takeToken(bucketKey: string, limit: RateLimit, deps: Deps = {}): Promise<TakeResult> {
   const client = deps.client ?? defaultClient;
@@ -65,7 +65,12 @@ export async function takeToken(bucketKey: string, limit: RateLimit, deps: Deps 
       return tat;
     }
   };
-  let busy = (lastSeen.get(bucketKey) ?? 0) >= now;
+  // `tat` only ever moves forward (other containers only take tokens), so a `tat` this container saw
+  // beyond the limit refuses without a write: a flood costs the table one write per refill, not one per
+  // request.
+  const seen = lastSeen.get(bucketKey);
+  if (seen !== undefined && seen > maxTat) return { allowed: false, retryAfterMs: Math.ceil(seen - maxTat) };
+  let busy = (seen ?? 0) >= now;
   // Two wrong guesses in a row mean the bucket moved between them; a third try settles it.
   for (let attempt = 0; attempt < 3; attempt++) {
     const tat = await update(busy);

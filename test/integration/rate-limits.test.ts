@@ -108,6 +108,31 @@ describe('token bucket in DynamoDB', () => {
     expect(before).toMatchObject({ bucketKey: key, tat: t.now() + 300, expiresAt: expect.any(Number) });
   });
 
+  it('refuses a request it can already be sure of without a request to the table', async () => {
+    const key = unique('memo#');
+    const limit = { ratePerSecond: 10, burst: 3 };
+    const t = clock();
+    await drain(key, limit, t.now);
+    let requests = 0;
+    const counting = {
+      send: (command: never) => {
+        requests++;
+        return ddb.send(command);
+      },
+    } as unknown as typeof ddb;
+
+    for (let i = 0; i < 5; i++) {
+      expect(await takeToken(key, limit, { now: t.now, client: counting })).toEqual({
+        allowed: false,
+        retryAfterMs: 100,
+      });
+    }
+    expect(requests).toBe(0);
+    t.advance(100);
+    expect(await takeToken(key, limit, { now: t.now, client: counting })).toEqual({ allowed: true });
+    expect(requests).toBe(1);
+  });
+
   it('allows exactly a burst of 50 concurrent takes on one fresh key', async () => {
     const key = unique('parallel#');
     const limit = { ratePerSecond: 1, burst: 20 };
