@@ -204,6 +204,7 @@ describe('committing a batch in one transaction', () => {
         guardKey: guardKey(m.item.senderId, m.item.clientMessageId),
         seq: m.item.seq,
         messageId: m.item.messageId,
+        createdAt: m.item.createdAt,
         attemptId: m.attemptId,
       });
       expect(guard.ConditionExpression).toBe('attribute_not_exists(guardKey) OR attribute_exists(rejected)');
