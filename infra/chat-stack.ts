@@ -97,6 +97,7 @@ export class ChatStack extends Stack {
     const scheduleDeadLetters = {
       search: deadLetterQueue(searchStack, 'SearchScheduleDeadLetterQueue'),
       sagas: deadLetterQueue(sagasStack, 'OperationsScheduleDeadLetterQueue'),
+      sessions: deadLetterQueue(realtimeStack, 'SessionSweepScheduleDeadLetterQueue'),
     };
     const fanoutDeadLetters = deadLetterQueue(realtimeStack, 'FanoutDeadLetterQueue');
     const messaging = new ChatMessaging(dataStack, 'Messaging');
@@ -239,6 +240,13 @@ export class ChatStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [new LambdaFunction(operationsReconciler, scheduleTargetOptions(scheduleDeadLetters.sagas))],
     });
+    // Idle sockets whose token expired: API Gateway knows nothing of tokens, so a sweep closes them
+    // (EventBridge's shortest rate, one minute, bounds how long one outlives its token).
+    const sessionSweeper = makeFunction(realtimeStack, 'SessionSweeper', workers.sessionSweeper);
+    new Rule(realtimeStack, 'SessionSweepSchedule', {
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [new LambdaFunction(sessionSweeper, scheduleTargetOptions(scheduleDeadLetters.sessions))],
+    });
     const sequencer = makeFunction(realtimeStack, 'MessageSequencer', workers.messageSequencer);
     messaging.connectSequencer(sequencer);
     for (const mapping of sequencer.node.findAll()) {
@@ -257,13 +265,18 @@ export class ChatStack extends Stack {
         onFailure: new SqsDlq(fanoutDeadLetters),
       }),
     );
-    // A failed scheduled run is not retried by Lambda: the next run resumes from the saved cursor.
-    for (const fn of [searchReconciler, operationsReconciler]) {
+    // A failed scheduled run is not retried by Lambda: the next run resumes from the saved cursor (the
+    // sweeper reads the index afresh).
+    for (const fn of [searchReconciler, operationsReconciler, sessionSweeper]) {
       fn.configureAsyncInvoke({ retryAttempts: 0 });
       // ES1007 looks for an EventInvokeConfig naming the function as its permission does (by ARN); CDK's
       // names it by Ref, so the rule does not see the one configured just above.
     }
-    for (const permission of [...searchStack.node.findAll(), ...sagasStack.node.findAll()]) {
+    for (const permission of [
+      ...searchStack.node.findAll(),
+      ...sagasStack.node.findAll(),
+      ...realtimeStack.node.findAll(),
+    ]) {
       if (permission instanceof CfnPermission && permission.node.id.startsWith('AllowEventRule')) {
         ignoreLintChecks(permission, ['ES1007']);
       }
@@ -274,7 +287,11 @@ export class ChatStack extends Stack {
       functions: allFunctions,
       deadLetterQueue: search.deadLetterQueue,
       sendDeadLetterQueue: messaging.deadLetterQueue,
-      scheduleDeadLetterQueues: [scheduleDeadLetters.search, scheduleDeadLetters.sagas],
+      scheduleDeadLetterQueues: [
+        scheduleDeadLetters.search,
+        scheduleDeadLetters.sagas,
+        scheduleDeadLetters.sessions,
+      ],
       fanoutDeadLetterQueue: fanoutDeadLetters,
       httpApi,
       wsApi,

@@ -169,6 +169,13 @@ export function acknowledgeNagFindings(stack: Stack): void {
     'CDK table grants cover the table’s indexes too; the operations table’s only index is the sparse ' +
       '`unfinished` index (unfinished operations, read by the operations reconciler).',
   );
+  const connections = child(stack, 'Tables').node.findChild('Connections');
+  ackWhereUsed(
+    connections,
+    (from) => `AwsSolutions-IAM5[Resource::<${ref(from, connections, 'Arn')}>/index/*]`,
+    'CDK table grants cover the table’s indexes too; the connections table’s only index is the sparse ' +
+      '`expiring` index (one entry per connection by session end, read by the session sweeper).',
+  );
 
   // --- API Gateway ------------------------------------------------------------------------------------
   const publicRoutes = new Set(httpRoutes.filter((r) => r.public).map((r) => r.route));
@@ -247,6 +254,7 @@ export function acknowledgeNagFindings(stack: Stack): void {
   for (const [id, role] of [
     ['SearchScheduleDeadLetterQueue', 'the dead-letter queue of the search reconciler’s schedule'],
     ['OperationsScheduleDeadLetterQueue', 'the dead-letter queue of the operations reconciler’s schedule'],
+    ['SessionSweepScheduleDeadLetterQueue', 'the dead-letter queue of the session sweeper’s schedule'],
     [
       'FanoutDeadLetterQueue',
       'the on-failure destination of the fan-out stream mapping (Lambda sends there)',

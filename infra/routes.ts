@@ -348,6 +348,13 @@ export const workers = {
       operations: 'readWrite',
     },
   },
+  // Closes idle WebSocket connections whose token expired (every minute; docs/sessions.md).
+  sessionSweeper: {
+    entry: 'ops/session-sweeper',
+    pushes: true,
+    timeoutSeconds: 55,
+    tables: { connections: 'readWrite' },
+  },
   // Finds operations whose saga died or never started, and finishes or undoes them.
   operationsReconciler: {
     entry: 'ops/operations-reconciler',

@@ -1,6 +1,11 @@
 import { AttributeType, BillingMode, StreamViewType, Table, type TableProps } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { type TableName, tableNames, UNFINISHED_OPERATIONS_INDEX } from '#shared/config/table-names.js';
+import {
+  EXPIRING_CONNECTIONS_INDEX,
+  type TableName,
+  tableNames,
+  UNFINISHED_OPERATIONS_INDEX,
+} from '#shared/config/table-names.js';
 import type { StageConfig } from './stage.js';
 
 const S = AttributeType.STRING;
@@ -42,11 +47,20 @@ const specs: Record<TableName, KeySpec> = {
     sortKey: { name: 'guardKey', type: S },
     timeToLiveAttribute: 'expiresAt',
   },
-  // USER#<id>/CONN#<connectionId> lists a user's live connections; CONN#<id>/META maps back.
+  // USER#<id>/SLOT#<n> lists a user's live connections; CONN#<id>/META maps back. Only META items carry
+  // `expiryShard`, so the sparse index `expiring` holds one entry per connection, sorted by session end:
+  // the session sweeper reads the ended ones there.
   connections: {
     partitionKey: { name: 'pk', type: S },
     sortKey: { name: 'sk', type: S },
     timeToLiveAttribute: 'expiresAt',
+    indexes: [
+      {
+        indexName: EXPIRING_CONNECTIONS_INDEX,
+        partitionKey: { name: 'expiryShard', type: S },
+        sortKey: { name: 'expiresAt', type: N },
+      },
+    ],
   },
   // Layout expected by Lambda Powertools' idempotency persistence.
   idempotency: { partitionKey: { name: 'id', type: S }, timeToLiveAttribute: 'expiration' },

@@ -1,8 +1,10 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   type DynamoDBClient,
   ListTablesCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { localTableName } from './environment.js';
@@ -22,8 +24,8 @@ export async function ensureTables(client: DynamoDBClient, topology: Topology): 
   await Promise.all(
     [...topology.tables].map(async ([logicalId, resource]) => {
       const name = localTableName(logicalId);
-      if (existing.has(name)) return;
       const p = (resource.Properties ?? {}) as Record<string, unknown>;
+      if (existing.has(name)) return addMissingIndexes(client, name, p);
       const stream = p.StreamSpecification as { StreamViewType?: string } | undefined;
       const input: CreateTableCommandInput = {
         TableName: name,
@@ -50,4 +52,36 @@ export async function ensureTables(client: DynamoDBClient, topology: Topology): 
     }),
   );
   return created;
+}
+
+type IndexSpec = NonNullable<CreateTableCommandInput['GlobalSecondaryIndexes']>[number];
+
+/**
+ * A table kept from an earlier run (a persistent DATA_DIR) gets the global secondary indexes the
+ * template added since, as CloudFormation adds them on an update.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  name: string,
+  properties: Record<string, unknown>,
+): Promise<void> {
+  const wanted = (properties.GlobalSecondaryIndexes as IndexSpec[] | undefined) ?? [];
+  if (wanted.length === 0) return;
+  const described = await client.send(new DescribeTableCommand({ TableName: name }));
+  const present = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  for (const index of wanted) {
+    if (present.has(index.IndexName)) continue;
+    try {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: name,
+          AttributeDefinitions:
+            properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+          GlobalSecondaryIndexUpdates: [{ Create: index }],
+        }),
+      );
+    } catch (err) {
+      console.error(`tables: could not add index ${index.IndexName} to ${name}: ${(err as Error).message}`);
+    }
+  }
 }

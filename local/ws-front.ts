@@ -186,6 +186,10 @@ export async function startWsFront(
       connections.set(connectionId, conn);
       const lifetime = setTimeout(() => ws.close(1001, 'Going away'), maxLifetimeMs);
       lifetime.unref();
+      // On AWS the session sweeper (a scheduled function of the stack, also run here) closes a socket
+      // within about a minute of its token's expiry. Locally the front knows the expiry from the
+      // authorizer's context and closes it at that moment, the way the sweeper does.
+      const tokenExpiry = sessionEndTimer(ws, conn.authorizer?.tokenExpiresAt);
       // Oversize frames (1009) and protocol errors close the socket; they must not crash the runtime.
       ws.on('error', () => ws.terminate());
       ws.on('message', (data, isBinary) => {
@@ -195,6 +199,7 @@ export async function startWsFront(
       });
       ws.on('close', () => {
         clearTimeout(lifetime);
+        if (tokenExpiry) clearTimeout(tokenExpiry);
         connections.delete(connectionId);
         const disconnect = routes.get('$disconnect');
         if (!disconnect) return;
@@ -367,6 +372,28 @@ export async function startWsFront(
       await Promise.race([Promise.allSettled([...disconnecting]), new Promise((r) => setTimeout(r, 5000))]);
     },
   };
+}
+
+/** Timers longer than this (about 24.8 days) fire at once in Node.js; a session never lasts that long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * At the token's expiry (epoch seconds, from the authorizer's context), sends `sessionEnded` with
+ * `token_expired` and closes the socket as `@connections` DELETE does (1000). None without an expiry.
+ */
+function sessionEndTimer(ws: WebSocket, tokenExpiresAt: unknown): NodeJS.Timeout | undefined {
+  const expiresAt = Number(tokenExpiresAt);
+  if (!Number.isFinite(expiresAt) || expiresAt <= 0) return undefined;
+  const timer = setTimeout(
+    () => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify({ type: 'sessionEnded', reason: 'token_expired' }));
+      ws.close(1000, 'Closed by the server');
+    },
+    Math.min(MAX_TIMER_MS, Math.max(0, expiresAt * 1000 - Date.now())),
+  );
+  timer.unref();
+  return timer;
 }
 
 /** The client's `requestId` of a frame, echoed when the front itself answers it. */

@@ -38,6 +38,8 @@ export const metricUnits = {
   /** Unfinished operations one operations reconciler run read and repaired. */
   OperationsRead: MetricUnit.Count,
   OperationsRepaired: MetricUnit.Count,
+  /** Connections one session sweeper run closed (token expired, or past the two-hour limit). */
+  SessionsSwept: MetricUnit.Count,
 } as const;
 export type MetricName = keyof typeof metricUnits;
 

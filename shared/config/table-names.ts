@@ -31,3 +31,10 @@ export function tableEnvVar(name: TableName): string {
 
 /** Sparse global secondary index of the operations table holding only unfinished operations. */
 export const UNFINISHED_OPERATIONS_INDEX = 'unfinished';
+
+/**
+ * Sparse global secondary index of the connections table: only a connection's own item (`CONN#<id>` /
+ * `META`) carries its partition `expiryShard`, sorted by `expiresAt`, so the session sweeper reads the
+ * connections whose session ended without reading the table.
+ */
+export const EXPIRING_CONNECTIONS_INDEX = 'expiring';

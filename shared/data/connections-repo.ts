@@ -1,6 +1,7 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
+import { EXPIRING_CONNECTIONS_INDEX } from '../config/table-names.js';
 import { cancellationReasons } from './transactions.js';
 
 /** API Gateway closes a WebSocket after at most two hours; no connection item outlives that. */
@@ -60,6 +61,16 @@ const slotKey = (userId: string, slot: number) => ({
   sk: `${SLOT_PREFIX}${slot}`,
 });
 const metaKey = (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'META' });
+
+/** Partitions of the `expiring` index, so that no single index partition takes every connect's write. */
+export const EXPIRY_SHARDS = 4;
+
+/** The shard of a connection in the `expiring` index (stable: a hash of its id). */
+export function expiryShardOf(connectionId: string): string {
+  let h = 0;
+  for (let i = 0; i < connectionId.length; i++) h = (h * 31 + connectionId.charCodeAt(i)) >>> 0;
+  return String(h % EXPIRY_SHARDS);
+}
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** Users whose connections are read at once by a fan-out. */
 const LIST_CONCURRENCY = 16;
@@ -105,7 +116,16 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
             {
               Put: {
                 TableName: tableName,
-                Item: { ...metaKey(connectionId), userId, connectionId, connectedAt, slot, expiresAt },
+                Item: {
+                  ...metaKey(connectionId),
+                  userId,
+                  connectionId,
+                  connectedAt,
+                  slot,
+                  expiresAt,
+                  expiryShard: expiryShardOf(connectionId),
+                  ...(record.expiresAt === undefined ? {} : { tokenExpiresAt: record.expiresAt }),
+                },
               },
             },
           ],
@@ -203,4 +223,46 @@ export async function listConnectionsOfUsers(
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, users.length) }, worker));
   return out;
+}
+
+/** A connection whose session has ended, as the `expiring` index holds it. */
+export interface EndedConnection {
+  connectionId: string;
+  userId: string;
+  /** When the session ended, epoch seconds (the token's expiry or the two-hour limit). */
+  expiresAt: number;
+  /** The token's expiry, epoch seconds, when the connection was opened with one that carries it. */
+  tokenExpiresAt?: number;
+}
+
+/**
+ * Connections whose session ended at or before `now` (epoch seconds), oldest first, at most `limit` per
+ * shard, read from the sparse `expiring` index (eventually consistent: a connection removed a moment ago
+ * may still appear, and removing it again is harmless).
+ */
+export async function listEndedConnections(
+  now: number,
+  options: { limit?: number } & Deps = {},
+): Promise<EndedConnection[]> {
+  const { client = defaultClient, tableName = config().tables.connections, limit = 500 } = options;
+  const shards = await Promise.all(
+    Array.from({ length: EXPIRY_SHARDS }, async (_, n) => {
+      const res = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: EXPIRING_CONNECTIONS_INDEX,
+          KeyConditionExpression: 'expiryShard = :shard AND expiresAt <= :now',
+          ExpressionAttributeValues: { ':shard': String(n), ':now': now },
+          Limit: limit,
+        }),
+      );
+      return (res.Items ?? []) as EndedConnection[];
+    }),
+  );
+  return shards.flat().map((c) => ({
+    connectionId: c.connectionId,
+    userId: c.userId,
+    expiresAt: c.expiresAt,
+    ...(typeof c.tokenExpiresAt === 'number' ? { tokenExpiresAt: c.tokenExpiresAt } : {}),
+  }));
 }

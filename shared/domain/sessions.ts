@@ -2,6 +2,7 @@ import { GetConnectionCommand, GoneException } from '@aws-sdk/client-apigatewaym
 import { connectionsClient } from '../clients/connections.js';
 import {
   deleteConnection,
+  listEndedConnections,
   listUserConnections,
   type NewConnection,
   type SaveConnectionResult,
@@ -9,6 +10,9 @@ import {
 } from '../data/connections-repo.js';
 import { logger } from '../logger.js';
 import { closeConnection, pushToConnections } from './push.js';
+
+/** Connections a sweep ends at once: enough to hide `@connections` latency, few enough for its limits. */
+const SWEEP_CONCURRENCY = 16;
 
 /** Why the server ended a WebSocket session; sent in a `sessionEnded` frame just before it closes. */
 export type SessionEndReason = 'token_expired' | 'token_revoked' | 'account_closed';
@@ -61,4 +65,50 @@ export async function openConnection(record: NewConnection): Promise<SaveConnect
     }),
   );
   return gone.some(Boolean) ? saveConnection(record) : first;
+}
+
+export interface SweepReport {
+  /** Connections read from the `expiring` index. */
+  found: number;
+  /** Connections sent `sessionEnded` (`token_expired`) and closed. */
+  expired: number;
+  /** Connections past the two-hour limit, closed without a frame (API Gateway normally did it already). */
+  overLifetime: number;
+  /** Connections whose close failed; they stay recorded and the next sweep tries again. */
+  failed: number;
+}
+
+/**
+ * Ends the sessions that ended by time (docs/sessions.md): every connection whose token expired gets
+ * `sessionEnded` with `token_expired` and is closed through `@connections` DELETE; a connection past
+ * the two-hour limit is closed without a frame. Closed connections leave the table. Run every minute
+ * by a schedule, so an idle socket outlives its token by at most about a minute on AWS.
+ */
+export async function sweepEndedSessions(now = Math.floor(Date.now() / 1000)): Promise<SweepReport> {
+  const ended = await listEndedConnections(now);
+  const report: SweepReport = { found: ended.length, expired: 0, overLifetime: 0, failed: 0 };
+  let next = 0;
+  const worker = async () => {
+    while (next < ended.length) {
+      const c = ended[next++] as (typeof ended)[number];
+      try {
+        if (c.tokenExpiresAt !== undefined && c.tokenExpiresAt <= now) {
+          await pushToConnections([c.connectionId], { type: 'sessionEnded', reason: 'token_expired' });
+          await closeConnection(c.connectionId);
+          report.expired++;
+        } else {
+          await closeConnection(c.connectionId);
+          report.overLifetime++;
+        }
+      } catch (error) {
+        report.failed++;
+        logger.warn('closing an ended session failed', {
+          connectionId: c.connectionId,
+          error: error as Error,
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, ended.length) }, worker));
+  return report;
 }

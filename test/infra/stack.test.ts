@@ -5,6 +5,7 @@ import { buildApp, cdkJsonContext } from '#infra/app.js';
 import { NESTED_STACKS } from '#infra/chat-stack.js';
 import { nestedTemplates } from '#infra/flatten.js';
 import { synthTemplate } from '#infra/synth.js';
+import { readSchedules } from '#local/schedules.js';
 import { tableNames } from '#shared/config/table-names.js';
 import { PROD_PIN } from '../support/stages.js';
 
@@ -123,10 +124,30 @@ describe('ChatStack', () => {
     });
   });
 
+  it('sweeps ended WebSocket sessions every minute through a sparse index of connections, and runs the sweep locally', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk' }, { AttributeName: 'sk' }].map((k) => Match.objectLike(k)),
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'expiring',
+          KeySchema: [
+            { AttributeName: 'expiryShard', KeyType: 'HASH' },
+            { AttributeName: 'expiresAt', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+    const flat = synthTemplate();
+    const sweeps = readSchedules(flat).filter((s) => s.everyMs === 60_000);
+    expect(sweeps).toHaveLength(1);
+    const fn = flat.Resources[sweeps[0]?.functionId as string];
+    expect(JSON.stringify(fn?.Metadata ?? fn?.Properties)).toContain('session-sweeper');
+  });
+
   it('traces every function, parks undeliverable schedules and failed fan-out batches in dead-letter queues', () => {
     template.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
     const rules = Object.values(template.findResources('AWS::Events::Rule'));
-    expect(rules.length).toBe(2);
+    expect(rules.length).toBe(3);
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target.DeadLetterConfig?.Arn).toBeDefined();

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type JWTPayload, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { config } from '#shared/config/env.js';
 import { api, UpgradeRefused, WsClient, wsUrl } from '../support/clients.js';
 import { signUp } from '../support/e2e-users.js';
 import { scanAll } from '../support/tables.js';
 import { wsSessions } from '../support/ws-sessions.js';
 
 const connect = wsSessions();
+const rawClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const PASSWORD = 'a long enough password';
 const secret = () => new TextEncoder().encode(process.env.TOKEN_SECRET as string);
 
@@ -105,18 +109,54 @@ describe('tokens', () => {
 });
 
 describe('sessions end when they should', () => {
-  it('ends a WebSocket session at token expiry: no answer, a sessionEnded frame, then the socket closes', async () => {
+  it('closes an idle WebSocket at its token expiry with sessionEnded, without waiting for a frame', async () => {
     const me = await signUp('exp');
     const exp = Math.floor(Date.now() / 1000) + 3;
     const client = await connect(await mint({ sub: me.userId, exp, jti: randomUUID(), ver: 0 }));
     expect((await client.request({ action: 'ping' })).type).toBe('pong');
-    while (Date.now() / 1000 <= exp + 1) await new Promise((r) => setTimeout(r, 250));
-    const requestId = randomUUID();
     const done = closed(client);
-    client.send({ action: 'ping', requestId });
-    expect(await client.next((f) => f.type === 'sessionEnded')).toMatchObject({ reason: 'token_expired' });
+    // The socket stays idle: the server ends the session on its own.
+    const ended = await client.next((f) => f.type === 'sessionEnded', 15_000);
+    expect(ended).toEqual({ type: 'sessionEnded', reason: 'token_expired' });
+    expect(Date.now() / 1000).toBeGreaterThanOrEqual(exp);
     expect(await done).toBe(1000);
-    await expect(client.next((f) => f.requestId === requestId, 500)).rejects.toThrow();
+    // A fresh session of the same account is not affected.
+    const fresh = await connect(me.token);
+    expect((await fresh.request({ action: 'ping' })).type).toBe('pong');
+  });
+
+  it('the session sweeper ends recorded sessions whose token expired, and leaves live ones alone', async () => {
+    const { handler } = await import('../../functions/ops/session-sweeper.js');
+    const [me, peer] = await Promise.all([signUp('swp'), signUp('swq')]);
+    const client = await connect(me.token);
+    const live = await connect(peer.token);
+    const [mine] = (await scanAll('connections')).filter((i) => i.sk === 'META' && i.userId === me.userId);
+    expect(mine?.expiryShard).toMatch(/^\d+$/);
+    // The sweeper sees the connection as its index holds it: its token expired a moment ago.
+    const past = Math.floor(Date.now() / 1000) - 1;
+    await rawClient.send(
+      new UpdateCommand({
+        TableName: config().tables.connections,
+        Key: { pk: mine?.pk, sk: 'META' },
+        UpdateExpression: 'SET expiresAt = :t, tokenExpiresAt = :t',
+        ExpressionAttributeValues: { ':t': past },
+      }),
+    );
+    const done = closed(client);
+    // The index is eventually consistent: a sweep may run before the change reached it.
+    for (let i = 0; i < 50 && client.socket.readyState === client.socket.OPEN; i++) {
+      await handler();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await client.next((f) => f.type === 'sessionEnded')).toEqual({
+      type: 'sessionEnded',
+      reason: 'token_expired',
+    });
+    expect(await done).toBe(1000);
+    const left = await scanAll('connections');
+    expect(left.filter((i) => i.userId === me.userId)).toEqual([]);
+    expect(left.filter((i) => i.userId === peer.userId && i.sk === 'META')).toHaveLength(1);
+    expect((await live.request({ action: 'ping' })).type).toBe('pong');
   });
 
   it('logout revokes only that token, for HTTP, the upgrade and its open socket', async () => {
