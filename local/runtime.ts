@@ -47,6 +47,12 @@ export interface LocalRuntime {
   readonly executions: LocalExecutions;
   /** The environment handlers run with (table names, endpoints), for in-process tests. */
   readonly environment: Record<string, string>;
+  /** The engines' processes (a supervised engine's `pid` follows its restarts). */
+  readonly engines: {
+    readonly dynamodb: RunningEngine;
+    readonly sqs: RunningEngine;
+    readonly search: RunningEngine;
+  };
   stop(): Promise<void>;
 }
 
@@ -237,6 +243,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       streams,
       executions,
       environment,
+      engines: { dynamodb: dynamo, sqs, search },
       stop,
     };
   } catch (err) {

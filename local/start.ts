@@ -11,6 +11,12 @@ const runtime = await startLocalRuntime({
   webPort: Number(process.env.WEB_PORT ?? 3002),
   dataDir: process.env.DATA_DIR ?? `${rootDir}.data`,
 });
+// Which process is which engine (a supervised engine that dies is restarted, and says its new pid);
+// printed before the ready line, so whoever waits for that line has it too.
+const { engines } = runtime;
+console.log(
+  `engines: dynamodb pid ${engines.dynamodb.pid}, sqs pid ${engines.sqs.pid}, search pid ${engines.search.pid}`,
+);
 console.log(
   `chat backend ready in ${Date.now() - started} ms: http=${runtime.httpUrl} ws=${runtime.wsUrl} ` +
     `dynamodb=${runtime.dynamoEndpoint} search=${runtime.searchEndpoint} sqs=${runtime.sqsEndpoint} sfn=${runtime.sfnEndpoint} web=${runtime.webUrl}`,
