@@ -19,10 +19,21 @@ export class HttpClient {
   private readonly agent: Agent;
   private readonly base: URL;
 
-  constructor(baseUrl: string, maxSockets = 64) {
+  /**
+   * `localAddress` binds the client's sockets to another loopback address (e.g. 127.0.0.2; Linux routes
+   * all of 127.0.0.0/8 to the loopback interface), so that the local front, which takes a request's
+   * source from the TCP peer address, sees it as a different source.
+   */
+  constructor(
+    baseUrl: string,
+    maxSockets = 64,
+    private readonly localAddress?: string,
+  ) {
     this.base = new URL(baseUrl);
     if (this.base.hostname !== '127.0.0.1')
       throw new Error(`benchmarks talk to 127.0.0.1 only, not ${baseUrl}`);
+    if (localAddress !== undefined && !localAddress.startsWith('127.'))
+      throw new Error(`benchmarks bind to loopback addresses only, not ${localAddress}`);
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
 
@@ -43,6 +54,7 @@ export class HttpClient {
           method: options.method ?? (payload === undefined ? 'GET' : 'POST'),
           headers,
           agent: this.agent,
+          ...(this.localAddress ? { localAddress: this.localAddress } : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];

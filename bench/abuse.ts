@@ -1,0 +1,244 @@
+// npm run bench:abuse — what one user's abuse does to a quiet bystander. For each abuse (a connection
+// storm of one user, a slow reader in a group, a login flood of wrong passwords, a send flood), a
+// bystander's request p99 while it runs, divided by the same p99 measured just before it in the same run
+// (target <= 2x), plus how many of the abuser's requests were refused and how fast. Median of BENCH_RUNS.
+//
+// The runtime runs as `npm start`'s entry in a child process with the stack's default limits, so the
+// server's work is not mixed with this process's clients, and each abuser runs in a worker thread, so
+// its callbacks do not delay the bystander's. Every client here is on loopback: the login
+// flood binds its sockets to 127.0.0.2, which the local front (taking the source from the TCP peer
+// address, never from a header) sees as another source than the bystander's 127.0.0.1.
+import WebSocket from 'ws';
+import { type AbuserOutcome, type RunningAbuser, startAbuser } from './lib/abuser.js';
+import { type BenchUser, makeGroup, register } from './lib/chat-users.js';
+import { HttpClient } from './lib/http.js';
+import { type ChildRuntime, printHeader, printLoad, spawnStartEntry } from './lib/runtime.js';
+import { median, ms, percentile, summarize } from './lib/stats.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Bystander requests per phase (GET /me or a send, one at a time). */
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 150);
+const GAP_MS = 20;
+const FLOOD_SOURCE = '127.0.0.2';
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+// The stack's defaults for every limit: nothing inherited from the caller's shell.
+for (const name of Object.keys(process.env)) {
+  if (
+    /^(SEND_|FRAME_|LOGIN_|PASSWORD_HASH_|MAX_CONNECTIONS_PER_USER|MAX_PENDING|GROUPS_|NON_FRIEND)/.test(name)
+  )
+    delete process.env[name];
+}
+
+interface Prepared {
+  /** The bystander's request; its latency is measured by the caller. */
+  request: () => Promise<void>;
+  /** Runs in both phases (alone and during), so that only the abuse differs between them. */
+  ambient?: () => RunningAbuser;
+  /** Starts the abuse; its `stop()` ends it and says what was refused. */
+  abuse: () => RunningAbuser & { note?: () => string };
+  cleanup: () => Promise<void>;
+}
+
+interface Abuse {
+  readonly name: string;
+  readonly bystander: string;
+  prepare(rt: ChildRuntime, http: HttpClient): Promise<Prepared>;
+}
+
+/** The bystander's GET /me; anything but 200 stops the benchmark (a 5xx is a bug). */
+const getMe = (http: HttpClient, user: BenchUser) => async () => {
+  const res = await http.call('/me', { method: 'GET', token: user.token });
+  if (res.status !== 200) throw new Error(`bystander GET /me: ${res.status} ${JSON.stringify(res.body)}`);
+};
+
+/** Opens a socket; resolves with it, or with the HTTP status that refused the upgrade. */
+function openSocket(url: string): Promise<WebSocket | number> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => resolve(socket));
+    socket.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+    });
+    socket.once('error', () => resolve(0));
+  });
+}
+
+const connectionStorm: Abuse = {
+  name: 'connection storm',
+  bystander: 'GET /me',
+  async prepare(rt, http) {
+    const [abuser, quiet] = await Promise.all([register(http, 'cs'), register(http, 'cq')]);
+    return {
+      request: getMe(http, quiet),
+      abuse: () =>
+        startAbuser({ kind: 'connectionStorm', wsUrl: rt.wsUrl, token: abuser.token, concurrency: 30 }),
+      cleanup: async () => undefined,
+    };
+  },
+};
+
+/** Pushes the functions gave up on (logged as warnings by the runtime). */
+const countPushFailures = (output: string) => (output.match(/push failed/g) ?? []).length;
+
+const slowReader: Abuse = {
+  name: 'slow reader',
+  bystander: 'HTTP send in the group',
+  async prepare(rt, http) {
+    const users = await Promise.all(Array.from({ length: 7 }, () => register(http, 'sr')));
+    const [quiet, reader, ...loud] = users as [BenchUser, BenchUser, ...BenchUser[]];
+    const conversationId = await makeGroup(http, [quiet, reader, ...loud]);
+    // The reader holds its whole connection cap; during the abuse none of its sockets reads.
+    const readers = await Promise.all(
+      Array.from({ length: 10 }, () => openSocket(`${rt.wsUrl}?token=${encodeURIComponent(reader.token)}`)),
+    );
+    const sockets = readers.filter((s): s is WebSocket => typeof s !== 'number');
+    let n = 0;
+    return {
+      request: async () => {
+        const res = await http.call(`/conversations/${conversationId}/messages`, {
+          token: quiet.token,
+          body: { clientMessageId: `q${++n}`, text: 'quiet' },
+        });
+        if (res.status !== 201) throw new Error(`bystander send: ${res.status} ${JSON.stringify(res.body)}`);
+      },
+      // Five members keep the group busy with 4,000-character messages, in both phases.
+      ambient: () =>
+        startAbuser({
+          kind: 'loudMembers',
+          httpUrl: rt.httpUrl,
+          tokens: loud.map((u) => u.token),
+          conversationId,
+          text: 'x'.repeat(4000),
+        }),
+      abuse: () => {
+        const before = countPushFailures(rt.output());
+        for (const s of sockets) (s as unknown as { _socket: { pause(): void } })._socket.pause();
+        return {
+          stop: async () => ({ attempts: 0, refused: 0, other: 0, refusalMs: [] }),
+          note: () =>
+            `${sockets.length} paused sockets; ${countPushFailures(rt.output()) - before} pushes to them refused or timed out`,
+        };
+      },
+      cleanup: async () => {
+        for (const s of sockets) s.terminate();
+      },
+    };
+  },
+};
+
+const loginFlood: Abuse = {
+  name: 'login flood',
+  bystander: 'GET /me',
+  async prepare(rt, http) {
+    const [victim, quiet] = await Promise.all([register(http, 'lv'), register(http, 'lq')]);
+    const me = await http.expect<{ username: string }>(200, '/me', { method: 'GET', token: victim.token });
+    return {
+      request: getMe(http, quiet),
+      abuse: () =>
+        startAbuser({
+          kind: 'loginFlood',
+          httpUrl: rt.httpUrl,
+          username: me.username,
+          concurrency: 30,
+          localAddress: FLOOD_SOURCE,
+        }),
+      cleanup: async () => undefined,
+    };
+  },
+};
+
+const sendFlood: Abuse = {
+  name: 'send flood',
+  bystander: 'GET /me',
+  async prepare(rt, http) {
+    const users = await Promise.all(Array.from({ length: 4 }, () => register(http, 'sf')));
+    const [flooder, m1, m2, quiet] = users as [BenchUser, BenchUser, BenchUser, BenchUser];
+    const conversationId = await makeGroup(http, [flooder, m1, m2]);
+    return {
+      request: getMe(http, quiet),
+      abuse: () =>
+        startAbuser({
+          kind: 'sendFlood',
+          wsUrl: rt.wsUrl,
+          token: flooder.token,
+          conversationId,
+          concurrency: 20,
+        }),
+      cleanup: async () => undefined,
+    };
+  },
+};
+
+/** The bystander's latencies: SAMPLES requests one after another, GAP_MS apart. */
+async function measure(request: () => Promise<void>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const t0 = performance.now();
+    await request();
+    out.push(performance.now() - t0);
+    await sleep(GAP_MS);
+  }
+  return out;
+}
+
+printHeader('bench:abuse — a quiet bystander next to one abuser');
+const runtime = await spawnStartEntry();
+console.log(`runtime: child process (npm start's entry), ready in ${Math.round(runtime.readyMs)} ms`);
+console.log(
+  `${RUNS} runs; per abuse and run: ${SAMPLES} bystander requests ${GAP_MS} ms apart alone, then ${SAMPLES} ` +
+    'during the abuse; the ratio is p99 during / p99 alone (target <= 2x)\n',
+);
+const http = new HttpClient(runtime.httpUrl);
+let failed = false;
+try {
+  // Warm-up: the first calls load every handler.
+  const warm = await register(http, 'w');
+  await measure(getMe(http, warm));
+  for (const abuse of [connectionStorm, slowReader, loginFlood, sendFlood]) {
+    const rows: Array<{ ratio: number; alone: number; during: number; out: AbuserOutcome }> = [];
+    for (let run = 1; run <= RUNS; run++) {
+      const { request, ambient, abuse: start, cleanup } = await abuse.prepare(runtime, http);
+      const background = ambient?.();
+      if (background) await sleep(500);
+      const alone = await measure(request);
+      const running = start();
+      await sleep(500);
+      const during = await measure(request);
+      const out = await running.stop();
+      const note = running.note?.();
+      const ambientOut = await background?.stop();
+      await cleanup();
+      const a = summarize(alone);
+      const d = summarize(during);
+      rows.push({ ratio: d.p99 / a.p99, alone: a.p99, during: d.p99, out });
+      console.log(
+        `${abuse.name} run ${run}: bystander ${abuse.bystander} p99 ${ms(a.p99)} alone, ${ms(d.p99)} during ` +
+          `(p50 ${ms(a.p50)} / ${ms(d.p50)}), ratio ${(d.p99 / a.p99).toFixed(2)}x; abuser: ${out.attempts} attempts, ` +
+          `${out.refused} refused (429) in p50 ${ms(percentile(out.refusalMs, 50))} p99 ${ms(percentile(out.refusalMs, 99))}, ` +
+          `${out.other} other${note ? `; ${note}` : ''}` +
+          (ambientOut
+            ? `; group traffic: ${ambientOut.attempts} sends, ${ambientOut.refused} throttled, ${ambientOut.other} other`
+            : ''),
+      );
+      // Let queued disconnects and pushes drain before the next measurement.
+      await sleep(2_000);
+    }
+    const ratio = median(rows.map((r) => r.ratio));
+    console.log(
+      `=> ${abuse.name}: median ratio ${ratio.toFixed(2)}x ${ratio <= 2 ? '(within 2x)' : '(OVER 2x)'}; ` +
+        `median p99 ${ms(median(rows.map((r) => r.alone)))} alone, ${ms(median(rows.map((r) => r.during)))} during; ` +
+        `refused ${median(rows.map((r) => r.out.refused))} of ${median(rows.map((r) => r.out.attempts))}, ` +
+        `refusal p99 ${ms(median(rows.map((r) => percentile(r.out.refusalMs, 99))))}; other answers ${median(rows.map((r) => r.out.other))}\n`,
+    );
+  }
+} catch (err) {
+  console.error(err);
+  failed = true;
+} finally {
+  http.close();
+  await runtime.stop();
+  printLoad('end');
+}
+process.exit(failed ? 1 : 0);
