@@ -17,7 +17,7 @@ import { median, ms, percentile, summarize } from './lib/stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** Bystander requests per phase (GET /me or a send, one at a time). */
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 150);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100);
 const GAP_MS = 20;
 const FLOOD_SOURCE = '127.0.0.2';
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
@@ -86,7 +86,7 @@ const slowReader: Abuse = {
   name: 'slow reader',
   bystander: 'HTTP send in the group',
   async prepare(rt, http) {
-    const users = await Promise.all(Array.from({ length: 7 }, () => register(http, 'sr')));
+    const users = await Promise.all(Array.from({ length: 5 }, () => register(http, 'sr')));
     const [quiet, reader, ...loud] = users as [BenchUser, BenchUser, ...BenchUser[]];
     const conversationId = await makeGroup(http, [quiet, reader, ...loud]);
     // The reader holds its whole connection cap; during the abuse none of its sockets reads.
@@ -103,7 +103,7 @@ const slowReader: Abuse = {
         });
         if (res.status !== 201) throw new Error(`bystander send: ${res.status} ${JSON.stringify(res.body)}`);
       },
-      // Five members keep the group busy with 4,000-character messages, in both phases.
+      // Three members keep the group busy with 4,000-character messages, in both phases.
       ambient: () =>
         startAbuser({
           kind: 'loudMembers',

@@ -78,37 +78,50 @@ export interface SweepReport {
   failed: number;
 }
 
+/** Connections read from each shard of the `expiring` index per round of a sweep. */
+const SWEEP_PAGE = 250;
+
 /**
  * Ends the sessions that ended by time (docs/sessions.md): every connection whose token expired gets
  * `sessionEnded` with `token_expired` and is closed through `@connections` DELETE; a connection past
- * the two-hour limit is closed without a frame. Closed connections leave the table. Run every minute
- * by a schedule, so an idle socket outlives its token by at most about a minute on AWS.
+ * the two-hour limit is closed without a frame. Closed connections leave the table, so a sweep reads
+ * round after round until a round finds fewer than a full page, or until `deadlineMs` (epoch ms; the
+ * function's timeout must not cut a round). Run every minute by a schedule, so an idle socket
+ * outlives its token by at most about a minute on AWS.
  */
-export async function sweepEndedSessions(now = Math.floor(Date.now() / 1000)): Promise<SweepReport> {
-  const ended = await listEndedConnections(now);
-  const report: SweepReport = { found: ended.length, expired: 0, overLifetime: 0, failed: 0 };
-  let next = 0;
-  const worker = async () => {
-    while (next < ended.length) {
-      const c = ended[next++] as (typeof ended)[number];
-      try {
-        if (c.tokenExpiresAt !== undefined && c.tokenExpiresAt <= now) {
-          await pushToConnections([c.connectionId], { type: 'sessionEnded', reason: 'token_expired' });
-          await closeConnection(c.connectionId);
-          report.expired++;
-        } else {
-          await closeConnection(c.connectionId);
-          report.overLifetime++;
+export async function sweepEndedSessions(
+  now = Math.floor(Date.now() / 1000),
+  deadlineMs = Date.now() + 40_000,
+): Promise<SweepReport> {
+  const report: SweepReport = { found: 0, expired: 0, overLifetime: 0, failed: 0 };
+  for (;;) {
+    const ended = await listEndedConnections(now, { limit: SWEEP_PAGE });
+    report.found += ended.length;
+    let next = 0;
+    const worker = async () => {
+      while (next < ended.length) {
+        const c = ended[next++] as (typeof ended)[number];
+        try {
+          if (c.tokenExpiresAt !== undefined && c.tokenExpiresAt <= now) {
+            await pushToConnections([c.connectionId], { type: 'sessionEnded', reason: 'token_expired' });
+            await closeConnection(c.connectionId);
+            report.expired++;
+          } else {
+            await closeConnection(c.connectionId);
+            report.overLifetime++;
+          }
+        } catch (error) {
+          report.failed++;
+          logger.warn('closing an ended session failed', {
+            connectionId: c.connectionId,
+            error: error as Error,
+          });
         }
-      } catch (error) {
-        report.failed++;
-        logger.warn('closing an ended session failed', {
-          connectionId: c.connectionId,
-          error: error as Error,
-        });
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, ended.length) }, worker));
-  return report;
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, ended.length) }, worker));
+    // A full page may have more behind it; failed closes stay in the index, hence the deadline.
+    const full = ended.length >= SWEEP_PAGE;
+    if (!full || Date.now() > deadlineMs) return report;
+  }
 }
