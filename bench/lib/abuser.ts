@@ -113,15 +113,18 @@ async function run(task: AbuserTask, stop: { done: boolean }): Promise<AbuserOut
       await workers(task.concurrency, async () => {
         const t0 = performance.now();
         out.attempts++;
-        const answer = await socket.request(
-          {
-            action: 'sendMessage',
-            conversationId: task.conversationId,
-            clientMessageId: `f${k++}`,
-            text: 'flood',
-          },
-          60_000,
-        );
+        // A frame left unanswered counts as "other" instead of ending the run: the count is the finding.
+        const answer = await socket
+          .request(
+            {
+              action: 'sendMessage',
+              conversationId: task.conversationId,
+              clientMessageId: `f${k++}`,
+              text: 'flood',
+            },
+            30_000,
+          )
+          .catch((): Record<string, unknown> => ({ type: 'unanswered' }));
         if (answer.code === 'throttled') refusedAfter(t0);
         else if (answer.type !== 'ack') out.other++;
       });
