@@ -281,10 +281,10 @@ function printScenario(
   print();
 }
 
-/** Sends one message over the socket and waits for its ack. */
+/** Sends one message over the socket and waits for its ack, flagged as the SDK's outbox flags it. */
 async function send(socket: ChatSocket, conversationId: string, clientMessageId: string) {
   const answer = await socket.request(
-    { action: 'sendMessage', conversationId, clientMessageId, text: 'hello there' },
+    { action: 'sendMessage', conversationId, clientMessageId, text: 'hello there', previousAcked: true },
     60_000,
   );
   if (answer.type !== 'ack') throw new Error(`send failed: ${JSON.stringify(answer)}`);

@@ -235,7 +235,8 @@ export class CostMeter {
       usage: { ...c.usage, writeRequestUnits: wru, readRequestUnits: rru },
       reported: { writeRequestUnits: reportedWru, readRequestUnits: reportedRru },
       dynamoCalls,
-      byFunction: new Map(c.invocationsByFunction),
+      // Copies, not the live counters: the next scenario's set-up runs before the next reset.
+      byFunction: new Map([...c.invocationsByFunction].map(([id, f]) => [id, { ...f }])),
       failedInvocations: c.failedInvocations,
       appLogBytes: c.appLogBytes,
       connectionMinutes: c.connectionMinutes,
