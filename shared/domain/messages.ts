@@ -151,8 +151,18 @@ export async function acceptSend(req: SendRequest): Promise<Accepted> {
  * sequencer is.
  */
 let expectedCommitMs = 20;
-const POLL_MIN_MS = 5;
-const POLL_MAX_MS = 100;
+
+/**
+ * The waits between polls (ms): the first a little before the expected commit, then from a tenth of it,
+ * doubling up to a quarter of it (at least 100 ms, at most 1 s). About two reads per send whether
+ * commits take 20 ms or 2 s; a wait past the expected time costs at most a quarter of it in latency.
+ */
+export function* pollDelays(expectedMs: number): Generator<number, never> {
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  const cap = clamp(expectedMs / 4, 100, 1000);
+  yield clamp(0.9 * expectedMs, 5, 5000);
+  for (let step = clamp(expectedMs / 10, 10, cap); ; step = Math.min(cap, step * 2)) yield step;
+}
 
 /**
  * Sends and waits for the sequencer's commit (HTTP): the stored message, with `duplicate` when an
@@ -164,8 +174,7 @@ export async function sendAndWait(req: SendRequest): Promise<{ message: Message;
   const { messageId } = await acceptSend(req);
   const started = Date.now();
   const deadline = started + SEND_WAIT_MS;
-  let delay = Math.min(Math.max(expectedCommitMs, POLL_MIN_MS), POLL_MAX_MS);
-  for (;;) {
+  for (const delay of pollDelays(expectedCommitMs)) {
     await new Promise((resolve) => setTimeout(resolve, delay));
     const guard = await getGuard(req.conversationId, req.me, req.clientMessageId);
     if (guard?.seq !== undefined) {
@@ -189,8 +198,8 @@ export async function sendAndWait(req: SendRequest): Promise<{ message: Message;
         'The message is queued but was not confirmed in time; retry with the same clientMessageId',
       );
     }
-    delay = Math.min(delay * 2, POLL_MAX_MS);
   }
+  throw new Error('unreachable: pollDelays never ends');
 }
 
 /**
