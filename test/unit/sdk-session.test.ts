@@ -16,6 +16,7 @@ const msg = (conversationId: string, seq: number, clientMessageId = `c${seq}`): 
   clientMessageId,
   text: `text ${seq}`,
   createdAt: new Date(0).toISOString(),
+  version: 1,
 });
 
 /** A session on fake sockets, with fixed jitter (half of each backoff ceiling) and a token counter. */
