@@ -345,7 +345,7 @@ export class ChatSession extends Emitter<SessionEvents> {
     this.syncing.delete(conversationId);
     // The first sync of a conversation only learns the token; later ones get the changes since.
     const known = this.changeSeqs.has(conversationId);
-    this.changeSeqs.set(conversationId, frame.changeSeq);
+    if (typeof frame.changeSeq === 'number') this.changeSeqs.set(conversationId, frame.changeSeq);
     const { deliver } = this.order.accept(messages);
     for (const message of deliver) this.emit('message', message);
     if (known) for (const message of frame.changes ?? []) this.emit('changed', message);

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { api } from '../support/clients.js';
+import { describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { ChatClient, type Message, type SocketLike } from '../../clients/sdk/index.js';
+import { api, httpUrl, wsUrl } from '../support/clients.js';
 import { befriend, type E2eUser, signUp } from '../support/e2e-users.js';
 import { scanAll } from '../support/tables.js';
 import { newUser } from '../support/users.js';
@@ -98,6 +100,14 @@ describe('editing messages', () => {
     expect((await edit(a, conversationId, 1, 'x'.repeat(4001))).status).toBe(413);
     // Nothing of the refused edits was written.
     expect((await history(a, conversationId)).items[0]).toMatchObject({ text: 'second draft', version: 2 });
+
+    // Once they are no longer friends the conversation is read-only: no edit or reaction, but the
+    // sender may still delete.
+    expect((await api(`/friends/${b.userId}`, { method: 'DELETE', token: a.token })).status).toBe(204);
+    expectError(await edit(a, conversationId, 1, 'after the end'), 403, 'not_friends');
+    expectError(await reactTo(a, conversationId, 1, '👍'), 403, 'not_friends');
+    expect((await history(a, conversationId)).items[0]).toMatchObject({ text: 'second draft', version: 2 });
+    expect((await remove(a, conversationId, 1)).status).toBe(204);
   });
 
   it('edits over the WebSocket with an ack, and search follows the new version only', async () => {
@@ -393,5 +403,59 @@ describe('change-aware sync', () => {
       400,
       'invalid_request',
     );
+  });
+
+  it("the SDK's session catches up on changes after a reconnect and emits them as changed", async () => {
+    const [a, b] = await Promise.all([signUp('a'), signUp('b')]);
+    const conversationId = await befriend(a, b);
+    for (let i = 1; i <= 3; i++) expect((await send(a, conversationId, `k${i}`, `k${i}`)).status).toBe(201);
+    // While `offline`, new connections go nowhere (a closed port), as during a network outage.
+    let offline = false;
+    let syncAnswers = 0;
+    const sockets: WebSocket[] = [];
+    const client = new ChatClient(
+      {
+        httpUrl: httpUrl(),
+        wsUrl: wsUrl(),
+        socketFactory: (url) => {
+          const socket = new WebSocket(offline ? 'ws://127.0.0.1:9' : url);
+          socket.on('error', () => undefined);
+          socket.on('message', (data) => {
+            if ((JSON.parse(data.toString()) as { type?: string }).type === 'sync') syncAnswers++;
+          });
+          sockets.push(socket);
+          return socket as unknown as SocketLike;
+        },
+        session: { backoff: { baseMs: 50, maxMs: 400 } },
+      },
+      {
+        user: { userId: b.userId, username: b.username, displayName: '', bio: '', version: 1, createdAt: '' },
+        token: b.token,
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    );
+    const changed: Message[] = [];
+    client.live.on('changed', (m) => changed.push(m));
+    try {
+      await client.connect();
+      // The first sync after connecting learns the change token.
+      await vi.waitFor(() => expect(syncAnswers).toBeGreaterThan(0), { timeout: 10_000, interval: 50 });
+      offline = true;
+      sockets.at(-1)?.terminate();
+      expect((await edit(a, conversationId, 1, 'k1 edited')).status).toBe(200);
+      expect((await remove(a, conversationId, 2)).status).toBe(204);
+      expect((await reactTo(a, conversationId, 3, '👍')).status).toBe(200);
+      offline = false;
+      await vi.waitFor(() => expect(changed.map((m) => m.seq).sort()).toEqual([1, 2, 3]), {
+        timeout: 15_000,
+        interval: 100,
+      });
+      const bySeq = new Map(changed.map((m) => [m.seq, m]));
+      expect(bySeq.get(1)).toMatchObject({ text: 'k1 edited', version: 2 });
+      expect(bySeq.get(2)).toMatchObject({ text: '', deletedAt: expect.any(String) });
+      expect(bySeq.get(3)).toMatchObject({ reactions: { '👍': 1 } });
+    } finally {
+      client.close();
+    }
   });
 });
