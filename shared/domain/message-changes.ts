@@ -27,9 +27,11 @@ import { notifyUsers } from './push.js';
  * full jitter spreads them; 50 users reacting at once need up to 50 rounds.
  */
 export const CHANGE_RETRY: RetryPolicy = {
-  attempts: 80,
-  baseDelayMs: 10,
-  maxDelayMs: 250,
+  attempts: 200,
+  // A lost race is over once the winner committed (one transaction): short jittered waits keep the
+  // counter busy without a herd; long backoffs would leave it idle between turns.
+  baseDelayMs: 5,
+  maxDelayMs: 60,
   maxElapsedMs: 20_000,
 };
 
@@ -49,6 +51,8 @@ interface Read {
   member: MemberItem;
   message: MessageItem;
   lastChangeSeq: number;
+  /** reactions only: whether the caller has this emoji on the message. */
+  hasReaction: boolean;
 }
 
 /** A decision from what was read: commit this change, or nothing to do (answer with the message). */
@@ -60,19 +64,22 @@ type Plan = { change: Omit<MessageChange, 'before' | 'lastChangeSeq' | 'actorId'
  */
 async function changeMessage(
   ctx: ChangeContext,
-  decide: (read: Read) => Plan | Promise<Plan>,
+  decide: (read: Read) => Plan,
+  reactionEmoji?: string,
 ): Promise<{ before: MessageItem; after: MessageItem; changed: boolean; conversation: ConversationItem }> {
   return withRetry(async () => {
-    const [conversation, member, message, lastChangeSeq] = await Promise.all([
+    // One round trip: each retry is a turn in the race for the change counter, so it is kept short.
+    const [conversation, member, message, lastChangeSeq, hasOwnReaction] = await Promise.all([
       getConversation(ctx.conversationId),
       getMember(ctx.conversationId, ctx.me),
       getMessage(ctx.conversationId, ctx.seq),
       getLastChangeSeq(ctx.conversationId),
+      reactionEmoji === undefined ? false : hasReaction(ctx.conversationId, ctx.me, ctx.seq, reactionEmoji),
     ]);
     if (!conversation || !VISIBLE.has(conversation.status)) throw new NotFoundError('Conversation not found');
     if (!member) throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
     if (!message) throw new NotFoundError(`No message at seq ${ctx.seq} in this conversation`);
-    const plan = await decide({ conversation, member, message, lastChangeSeq });
+    const plan = decide({ conversation, member, message, lastChangeSeq, hasReaction: hasOwnReaction });
     if ('unchanged' in plan) return { before: message, after: message, changed: false, conversation };
     const change: MessageChange = { ...plan.change, actorId: ctx.me, before: message, lastChangeSeq };
     const outcome = await commitMessageChange(change);
@@ -189,28 +196,31 @@ export async function deleteMessage(ctx: ChangeContext): Promise<void> {
  * simultaneous reactions never lose a count. A `reaction` event tells the members.
  */
 export async function react(ctx: ChangeContext, emoji: string, op: 'add' | 'remove'): Promise<Message> {
-  const result = await changeMessage(ctx, async ({ conversation, message }) => {
-    requireNotDeleted(message);
-    const writable = requireWritable(conversation, ctx.me);
-    // The transaction's condition on the reaction item keeps this true until the commit.
-    const has = await hasReaction(ctx.conversationId, ctx.me, ctx.seq, emoji);
-    if ((op === 'add') === has) return { unchanged: true };
-    const counts = { ...(message.reactions ?? {}) };
-    const count = (counts[emoji] ?? 0) + (op === 'add' ? 1 : -1);
-    if (count > 0) counts[emoji] = count;
-    else delete counts[emoji];
-    if (Object.keys(counts).length > MAX_DISTINCT_REACTIONS) {
-      throw new InvalidRequestError(
-        `emoji: a message holds at most ${MAX_DISTINCT_REACTIONS} different reactions`,
-        { field: 'emoji' },
-      );
-    }
-    // The whole map is written: the message's changeSeq condition keeps the read it came from current.
-    const change = Object.keys(counts).length
-      ? { set: { reactions: counts } }
-      : { set: {}, remove: ['reactions'] };
-    return { change: { ...change, ...writable, reaction: { op, emoji } } };
-  });
+  const result = await changeMessage(
+    ctx,
+    ({ conversation, message, hasReaction: has }) => {
+      requireNotDeleted(message);
+      const writable = requireWritable(conversation, ctx.me);
+      // The transaction's condition on the reaction item keeps `has` true until the commit.
+      if ((op === 'add') === has) return { unchanged: true };
+      const counts = { ...(message.reactions ?? {}) };
+      const count = (counts[emoji] ?? 0) + (op === 'add' ? 1 : -1);
+      if (count > 0) counts[emoji] = count;
+      else delete counts[emoji];
+      if (Object.keys(counts).length > MAX_DISTINCT_REACTIONS) {
+        throw new InvalidRequestError(
+          `emoji: a message holds at most ${MAX_DISTINCT_REACTIONS} different reactions`,
+          { field: 'emoji' },
+        );
+      }
+      // The whole map is written: the message's changeSeq condition keeps the read it came from current.
+      const change = Object.keys(counts).length
+        ? { set: { reactions: counts } }
+        : { set: {}, remove: ['reactions'] };
+      return { change: { ...change, ...writable, reaction: { op, emoji } } };
+    },
+    emoji,
+  );
   const [message] = await forReader(ctx.me, ctx.conversationId, [result.after]);
   if (result.changed) {
     await tell(result.conversation, ctx, {
