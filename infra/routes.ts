@@ -58,6 +58,35 @@ const messaging = {
   },
 } satisfies Omit<FunctionSpec, 'entry'>;
 
+/**
+ * Edits, deletions and reactions: one transaction per change under the conversation's change counter
+ * (shared/data/message-changes-repo.ts), then an event to the members. Under contention a change waits
+ * its turn (CHANGE_RETRY, up to 20 s), hence the timeout.
+ */
+const messageChange = {
+  pushes: true,
+  timeoutSeconds: 30,
+  tables: {
+    conversations: 'readWrite',
+    members: 'read',
+    friendships: 'read',
+    messages: 'readWrite',
+    messageChanges: 'readWrite',
+    reactions: 'readWrite',
+    rateLimits: 'readWrite',
+    connections: 'readWrite',
+  },
+} satisfies Omit<FunctionSpec, 'entry'>;
+
+/** Reading messages as a member sees them: reply quotes, own reactions, the change token. */
+const messageReads = {
+  conversations: 'read',
+  members: 'read',
+  messages: 'read',
+  messageChanges: 'read',
+  reactions: 'read',
+} as const;
+
 /** `typing`, `markRead` and `sync` frames share a per-connection rate limit. */
 const frameLimit = { rateLimits: 'readWrite' } as const;
 
@@ -201,9 +230,34 @@ export const httpRoutes: HttpRouteSpec[] = [
   {
     route: 'GET /conversations/{conversationId}/messages',
     entry: 'http/messages-list',
-    tables: { conversations: 'read', members: 'read', messages: 'read' },
+    tables: messageReads,
   },
   { route: 'POST /conversations/{conversationId}/messages', entry: 'http/messages-send', ...messaging },
+  {
+    route: 'PATCH /conversations/{conversationId}/messages/{seq}',
+    entry: 'http/messages-edit',
+    ...messageChange,
+  },
+  {
+    route: 'DELETE /conversations/{conversationId}/messages/{seq}',
+    entry: 'http/messages-delete',
+    ...messageChange,
+  },
+  {
+    route: 'POST /conversations/{conversationId}/messages/{seq}/reactions',
+    entry: 'http/reactions-add',
+    ...messageChange,
+  },
+  {
+    route: 'DELETE /conversations/{conversationId}/messages/{seq}/reactions/{emoji}',
+    entry: 'http/reactions-remove',
+    ...messageChange,
+  },
+  {
+    route: 'GET /conversations/{conversationId}/changes',
+    entry: 'http/changes-list',
+    tables: messageReads,
+  },
   {
     route: 'POST /conversations/{conversationId}/read',
     entry: 'http/read-mark',
@@ -267,7 +321,28 @@ export const wsRoutes: WsRouteSpec[] = [
     entry: 'ws/sync',
     returnResponse: true,
     pushes: true,
-    tables: { ...frameLimit, ...session.tables, conversations: 'read', members: 'read', messages: 'read' },
+    tables: { ...frameLimit, ...session.tables, ...messageReads },
+  },
+  {
+    routeKey: 'editMessage',
+    entry: 'ws/edit-message',
+    returnResponse: true,
+    ...messageChange,
+    tables: { ...messageChange.tables, ...session.tables },
+  },
+  {
+    routeKey: 'deleteMessage',
+    entry: 'ws/delete-message',
+    returnResponse: true,
+    ...messageChange,
+    tables: { ...messageChange.tables, ...session.tables },
+  },
+  {
+    routeKey: 'react',
+    entry: 'ws/react',
+    returnResponse: true,
+    ...messageChange,
+    tables: { ...messageChange.tables, ...session.tables },
   },
 ];
 

@@ -47,6 +47,18 @@ const specs: Record<TableName, KeySpec> = {
     sortKey: { name: 'guardKey', type: S },
     timeToLiveAttribute: 'expiresAt',
   },
+  // Change-aware sync: per conversation, the head item (changeSeq 0) holds the last change number; one
+  // row per changed message at its latest change number, so `changeSeq > token` lists what changed.
+  messageChanges: {
+    partitionKey: { name: 'conversationId', type: S },
+    sortKey: { name: 'changeSeq', type: N },
+  },
+  // One item per reaction: <conversationId>#<userId> / <seq, 12 digits>#<emoji>. Its existence is the
+  // one-per-emoji-per-user rule; a user's reactions on a page of history are one query.
+  reactions: {
+    partitionKey: { name: 'reactorKey', type: S },
+    sortKey: { name: 'reactionKey', type: S },
+  },
   // USER#<id>/SLOT#<n> lists a user's live connections; CONN#<id>/META maps back. Only META items carry
   // `expiryShard`, so the sparse index `expiring` holds one entry per connection, sorted by session end:
   // the session sweeper reads the ended ones there.

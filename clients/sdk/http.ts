@@ -1,5 +1,6 @@
 import { ChatApiError } from './errors.js';
 import type {
+  ChangesPage,
   Conversation,
   ConversationDetail,
   ErrorCode,
@@ -7,6 +8,7 @@ import type {
   FriendAccepted,
   FriendRequest,
   Health,
+  HistoryPage,
   Message,
   Operation,
   Page,
@@ -167,18 +169,37 @@ export class ChatHttp {
     });
   removeMember = (conversationId: string, userId: string) =>
     this.request<undefined>('DELETE', `/conversations/${enc(conversationId)}/members/${enc(userId)}`);
+  /** History after a seq, with reply quotes, your reactions and the change token (`changeSeq`). */
   messages = (conversationId: string, afterSeq = 0, limit = 50) =>
-    this.request<{ items: Message[]; hasMore: boolean }>(
-      'GET',
-      `/conversations/${enc(conversationId)}/messages`,
-      {
-        query: { afterSeq, limit },
-      },
-    );
+    this.request<HistoryPage>('GET', `/conversations/${enc(conversationId)}/messages`, {
+      query: { afterSeq, limit },
+    });
   /** Sends over HTTP; retrying with the same clientMessageId returns the stored copy. */
-  sendMessage = (conversationId: string, clientMessageId: string, text: string) =>
+  sendMessage = (conversationId: string, clientMessageId: string, text: string, replyTo?: { seq: number }) =>
     this.request<Message>('POST', `/conversations/${enc(conversationId)}/messages`, {
-      body: { clientMessageId, text },
+      body: { clientMessageId, text, ...(replyTo ? { replyTo } : {}) },
+    });
+  /** Edits your message: same seq, version + 1. */
+  editMessage = (conversationId: string, seq: number, text: string) =>
+    this.request<Message>('PATCH', `/conversations/${enc(conversationId)}/messages/${seq}`, {
+      body: { text },
+    });
+  /** Deletes a message (yours, or any in a group you own): a tombstone stays at its seq. */
+  deleteMessage = (conversationId: string, seq: number) =>
+    this.request<undefined>('DELETE', `/conversations/${enc(conversationId)}/messages/${seq}`);
+  addReaction = (conversationId: string, seq: number, emoji: string) =>
+    this.request<Message>('POST', `/conversations/${enc(conversationId)}/messages/${seq}/reactions`, {
+      body: { emoji },
+    });
+  removeReaction = (conversationId: string, seq: number, emoji: string) =>
+    this.request<Message>(
+      'DELETE',
+      `/conversations/${enc(conversationId)}/messages/${seq}/reactions/${encodeURIComponent(emoji)}`,
+    );
+  /** Messages edited, deleted or reacted to after a change token; ask again from `changeSeq`. */
+  changes = (conversationId: string, afterChangeSeq = 0, limit = 50) =>
+    this.request<ChangesPage>('GET', `/conversations/${enc(conversationId)}/changes`, {
+      query: { afterChangeSeq, limit },
     });
   markRead = (conversationId: string, seq: number) =>
     this.request<undefined>('POST', `/conversations/${enc(conversationId)}/read`, { body: { seq } });

@@ -11,6 +11,9 @@ import type {
   MemberJoinedEvent,
   MemberLeftEvent,
   Message,
+  MessageDeletedEvent,
+  MessageEditedEvent,
+  ReactionEvent,
   ReadEvent,
   ServerFrame,
   SessionEndedEvent,
@@ -61,6 +64,15 @@ export type SessionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'cl
 /** Events of a session; `message` is de-duplicated and in seq order per conversation. */
 export interface SessionEvents extends Record<string, unknown> {
   message: Message;
+  /** Another connection edited a message (live; missed ones arrive as `changed` after a sync). */
+  messageEdited: MessageEditedEvent;
+  messageDeleted: MessageDeletedEvent;
+  reaction: ReactionEvent;
+  /**
+   * A message edited, deleted or reacted to since the last sync of its conversation, as it is now: the
+   * session asks `sync` for changes after the conversation's change token on every (re)connect.
+   */
+  changed: Message;
   read: ReadEvent;
   typing: TypingEvent;
   friendRequest: FriendRequestEvent;
@@ -101,6 +113,8 @@ export class ChatSession extends Emitter<SessionEvents> {
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   /** Conversations with a sync in flight; the value says whether another is needed after it. */
   private readonly syncing = new Map<string, boolean>();
+  /** Per conversation, the change token of the last sync: the next sync asks for changes after it. */
+  private readonly changeSeqs = new Map<string, number>();
   private readonly readPositions = new Map<string, number>();
   private readonly opened: Array<() => void> = [];
 
@@ -278,7 +292,7 @@ export class ChatSession extends Emitter<SessionEvents> {
         this.deliver([frame.message]);
         return;
       case 'sync':
-        this.onSync(frame.conversationId, frame.messages, frame.hasMore);
+        this.onSync(frame);
         return;
       case 'error':
         this.onError(frame);
@@ -320,16 +334,23 @@ export class ChatSession extends Emitter<SessionEvents> {
       conversationId,
       afterSeq: this.order.lastSeq(conversationId) ?? 0,
       limit: 200,
+      ...(this.changeSeqs.has(conversationId) ? { afterChangeSeq: this.changeSeqs.get(conversationId) } : {}),
       requestId: `sync:${conversationId}`,
     });
   }
 
-  private onSync(conversationId: string, messages: Message[], hasMore: boolean): void {
+  private onSync(frame: Extract<ServerFrame, { type: 'sync' }>): void {
+    const { conversationId, messages, hasMore } = frame;
     const again = this.syncing.get(conversationId) ?? false;
     this.syncing.delete(conversationId);
+    // The first sync of a conversation only learns the token; later ones get the changes since.
+    const known = this.changeSeqs.has(conversationId);
+    if (typeof frame.changeSeq === 'number') this.changeSeqs.set(conversationId, frame.changeSeq);
     const { deliver } = this.order.accept(messages);
     for (const message of deliver) this.emit('message', message);
-    if (hasMore || again || this.order.hasGap(conversationId)) this.requestSync(conversationId);
+    if (known) for (const message of frame.changes ?? []) this.emit('changed', message);
+    const more = hasMore || frame.changesHasMore === true;
+    if (more || again || this.order.hasGap(conversationId)) this.requestSync(conversationId);
   }
 
   private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {

@@ -15,13 +15,14 @@ await warmSendQueue();
  */
 export const handler = httpRoute({}, async (req) => {
   const conversationId = validate(id, req.params.conversationId, 'conversationId');
-  const { clientMessageId, text } = validate(sendMessageBody, req.body);
+  const { clientMessageId, text, replyTo } = validate(sendMessageBody, req.body);
   requireTextWithinLimit(text);
   const outcome = await sendAndWait({
     me: req.userId,
     conversationId,
     clientMessageId,
     text,
+    ...(replyTo ? { replyTo } : {}),
     attemptId: req.requestId,
   });
   return json(outcome.duplicate ? 200 : 201, outcome.message);

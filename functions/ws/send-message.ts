@@ -22,6 +22,7 @@ export const handler = wsRoute(
       conversationId: input.conversationId,
       clientMessageId: input.clientMessageId,
       text: input.text,
+      ...(input.replyTo ? { replyTo: input.replyTo } : {}),
       attemptId: context.requestId,
       origin: {
         connectionId: req.connectionId,

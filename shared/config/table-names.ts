@@ -16,6 +16,8 @@ export const tableNames = [
   'userConversations',
   'messages',
   'messageGuards',
+  'messageChanges',
+  'reactions',
   'connections',
   'idempotency',
   'operations',

@@ -16,6 +16,11 @@ export interface StoredMessageSummary {
   clientMessageId: string;
   text: string;
   createdAt: string;
+  /** Set once the message was edited or deleted (absent: version 1). */
+  version?: number;
+  editedAt?: string;
+  /** A deleted last message: the text is empty. */
+  deletedAt?: string;
 }
 
 export interface ConversationItem {

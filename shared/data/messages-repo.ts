@@ -28,6 +28,16 @@ export interface MessageItem {
   fanout?: 'stream';
   /** The WebSocket connection that sent it, which gets an ack instead of the message event. */
   originConnectionId?: string;
+  /** The message this one replies to (same conversation; checked when the send was accepted). */
+  replyTo?: { seq: number };
+  /** Set by an edit (the text is the new one and `version` moved on). */
+  editedAt?: string;
+  /** Set by a deletion: the item stays as a tombstone with its text emptied. */
+  deletedAt?: string;
+  /** Reaction counts by emoji (absent when none). */
+  reactions?: Record<string, number>;
+  /** The conversation's change number of the latest edit, deletion or reaction (absent when none). */
+  changeSeq?: number;
 }
 
 interface Deps {

@@ -14,6 +14,8 @@ export const queuedSendSchema = z.object({
   senderId: z.string().min(1),
   clientMessageId: z.string().min(1),
   text: z.string(),
+  /** The message this one answers (checked to exist when the send was accepted). */
+  replyTo: z.object({ seq: z.number().int().min(1) }).optional(),
   messageId: z.string().min(1),
   /** Epoch ms when the request was enqueued. */
   enqueuedAt: z.number(),

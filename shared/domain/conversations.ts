@@ -39,7 +39,7 @@ export function toConversation(
     name: c.name ?? null,
     memberCount: c.memberCount,
     lastSeq: c.lastSeq,
-    lastMessage: c.lastMessage ?? null,
+    lastMessage: c.lastMessage ? { ...c.lastMessage, version: c.lastMessage.version ?? 1 } : null,
     lastReadSeq,
     unreadCount: Math.max(0, c.lastSeq - lastReadSeq),
     status: c.status,

@@ -4,6 +4,7 @@ import {
   getMember,
   listMembers,
 } from '../data/conversations-repo.js';
+import { getLastChangeSeq } from '../data/message-changes-repo.js';
 import {
   getGuard,
   getMessage,
@@ -15,6 +16,7 @@ import { enqueueSend } from '../data/send-queue.js';
 import { type AppError, ForbiddenError, NotFoundError, UnavailableError } from '../errors.js';
 import { newId } from './ids.js';
 import { requireMember } from './membership.js';
+import { forReader } from './message-views.js';
 import { notifyUsers, pushToUsers } from './push.js';
 import { limitSends } from './rate-limits.js';
 
@@ -23,7 +25,16 @@ export const INLINE_FANOUT_MAX_MEMBERS = 100;
 /** How long `POST .../messages` waits for the sequencer's commit before answering 503 (ms). */
 export const SEND_WAIT_MS = 20_000;
 
-/** The contract's `Message`. */
+/** A reply's parent as history shows it: a short quote, or only that it was deleted. */
+export interface ReplyPreview {
+  seq: number;
+  senderId?: string;
+  /** The parent's text, cut to REPLY_PREVIEW_CHARS code points (empty when deleted). */
+  text?: string;
+  deleted?: true;
+}
+
+/** The contract's `Message` (shared/protocol/objects.ts). */
 export interface Message {
   conversationId: string;
   seq: number;
@@ -32,24 +43,34 @@ export interface Message {
   clientMessageId: string;
   text: string;
   createdAt: string;
+  /** 1 when sent; every edit and the deletion add one. */
+  version: number;
+  editedAt?: string;
+  deletedAt?: string;
+  replyTo?: ReplyPreview;
+  /** Counts by emoji. */
+  reactions?: Record<string, number>;
+  /** The reader's own reactions (history, sync and changes only). */
+  myReactions?: string[];
+  /** The conversation's change number of this message's latest change. */
+  changeSeq?: number;
 }
 
-export const toMessage = ({
-  conversationId,
-  seq,
-  messageId,
-  senderId,
-  clientMessageId,
-  text,
-  createdAt,
-}: MessageItem): Message => ({
-  conversationId,
-  seq,
-  messageId,
-  senderId,
-  clientMessageId,
-  text,
-  createdAt,
+/** The stored message as every member sees it (no per-reader fields). */
+export const toMessage = (m: MessageItem): Message => ({
+  conversationId: m.conversationId,
+  seq: m.seq,
+  messageId: m.messageId,
+  senderId: m.senderId,
+  clientMessageId: m.clientMessageId,
+  text: m.text,
+  createdAt: m.createdAt,
+  version: m.version ?? 1,
+  ...(m.editedAt ? { editedAt: m.editedAt } : {}),
+  ...(m.deletedAt ? { deletedAt: m.deletedAt } : {}),
+  ...(m.replyTo ? { replyTo: { seq: m.replyTo.seq } } : {}),
+  ...(m.reactions && Object.keys(m.reactions).length ? { reactions: m.reactions } : {}),
+  ...(m.changeSeq !== undefined ? { changeSeq: m.changeSeq } : {}),
 });
 
 /** A send as the API received it. */
@@ -58,6 +79,8 @@ export interface SendRequest {
   conversationId: string;
   clientMessageId: string;
   text: string;
+  /** The message this one answers: checked to exist, undeleted, in the same conversation. */
+  replyTo?: { seq: number };
   /** API Gateway's request id: one attempt is queued at most once. */
   attemptId: string;
   /** WebSocket sends: the connection the sequencer acknowledges, and the frame's arrival time. */
@@ -131,6 +154,13 @@ export interface Accepted {
 export async function acceptSend(req: SendRequest): Promise<Accepted> {
   await limitSends(req.me);
   if (!req.origin) await requireActiveMember(req.conversationId, req.me);
+  else if (req.replyTo && !(await getMember(req.conversationId, req.me))) {
+    // Only members learn whether a seq exists; the sequencer re-checks membership at commit.
+    throw new ForbiddenError('Not a member of this conversation', 'not_a_member');
+  }
+  // Messages are never removed (a deletion leaves a tombstone), so a parent found here still exists
+  // when the sequencer commits the reply; one deleted meanwhile shows as deleted in history.
+  if (req.replyTo) await requireReplyParent(req, req.replyTo.seq);
   const messageId = newId('m');
   await enqueueSend({
     attemptId: req.attemptId,
@@ -138,6 +168,7 @@ export async function acceptSend(req: SendRequest): Promise<Accepted> {
     senderId: req.me,
     clientMessageId: req.clientMessageId,
     text: req.text,
+    ...(req.replyTo ? { replyTo: { seq: req.replyTo.seq } } : {}),
     messageId,
     enqueuedAt: Date.now(),
     ...(req.origin ? { origin: req.origin } : {}),
@@ -183,8 +214,19 @@ export async function sendAndWait(req: SendRequest): Promise<{ message: Message;
       if (!duplicate && guard.messageId === messageId && guard.createdAt !== undefined) {
         const { conversationId, clientMessageId, text, me: senderId } = req;
         const { seq, createdAt } = guard;
+        const replyTo = req.replyTo ? { replyTo: { seq: req.replyTo.seq } } : {};
         return {
-          message: { conversationId, seq, messageId, senderId, clientMessageId, text, createdAt },
+          message: {
+            conversationId,
+            seq,
+            messageId,
+            senderId,
+            clientMessageId,
+            text,
+            createdAt,
+            version: 1,
+            ...replyTo,
+          },
           duplicate,
         };
       }
@@ -211,11 +253,32 @@ export async function fanOutFromStream(item: MessageItem): Promise<void> {
   await pushToUsers(memberIds, { type: 'message', message: toMessage(item) }, item.originConnectionId);
 }
 
-/** History after a seq, ascending; members only. */
+/**
+ * 404 unless the conversation holds an undeleted message at the reply's `seq`. A retry of a reply
+ * stored before its parent was deleted passes, so that it is answered with the stored copy.
+ */
+async function requireReplyParent(req: SendRequest, seq: number): Promise<void> {
+  const parent = await getMessage(req.conversationId, seq);
+  const field = { field: 'replyTo.seq' };
+  if (!parent) throw new NotFoundError(`replyTo: no message at seq ${seq} in this conversation`, field);
+  if (!parent.deletedAt) return;
+  const stored = await getGuard(req.conversationId, req.me, req.clientMessageId);
+  if (stored?.seq === undefined)
+    throw new NotFoundError(`replyTo: the message at seq ${seq} was deleted`, field);
+}
+
+/**
+ * History after a seq, ascending; members only. `changeSeq` is the conversation's change number read
+ * before the page: `GET .../changes?afterChangeSeq=` from it returns every later edit, deletion and
+ * reaction of messages the page holds.
+ */
 export async function getHistory(me: string, conversationId: string, afterSeq: number, limit: number) {
-  await requireMember(conversationId, me);
+  const [, changeSeq] = await Promise.all([
+    requireMember(conversationId, me),
+    getLastChangeSeq(conversationId),
+  ]);
   const page = await listMessages(conversationId, afterSeq, limit);
-  return { items: page.items.map(toMessage), hasMore: page.hasMore };
+  return { items: await forReader(me, conversationId, page.items), hasMore: page.hasMore, changeSeq };
 }
 
 /** Moves the caller's read position forward and tells the other members. */

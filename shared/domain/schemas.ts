@@ -65,9 +65,36 @@ export const messageText = z
   .refine((s) => s.trim().length > 0, 'must not be blank');
 export const seq = z.number().int().min(0);
 
-export const sendMessageBody = z.object({ clientMessageId, text: messageText });
+/** A message's position in its conversation, as a path parameter. */
+export const seqParam = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+export const replyTo = z
+  .object({ seq: z.number().int().min(1) })
+  .meta({ description: 'The message this one answers: an undeleted message of the same conversation' });
+export const sendMessageBody = z.object({ clientMessageId, text: messageText, replyTo: replyTo.optional() });
+export const editMessageBody = z.object({ text: messageText });
+
+// The `v` flag (Unicode sets) is in Node.js 20; the flags are a variable because the compile target
+// (ES2023) predates it.
+const UNICODE_SETS = 'v';
+const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', UNICODE_SETS);
+/**
+ * One emoji as Unicode defines it for interchange (`RGI_Emoji`: single code points, keycaps, flags,
+ * modifier and ZWJ sequences; Unicode Technical Standard #51), at most 32 UTF-16 units.
+ */
+export const emoji = z
+  .string()
+  .min(1)
+  .max(32)
+  .refine((s) => RGI_EMOJI.test(s), 'must be exactly one emoji')
+  .meta({ description: 'One emoji (Unicode RGI emoji, e.g. 👍, 👍🏽, 🇫🇷, 👩‍💻)', examples: ['👍'] });
+export const reactionBody = z.object({ emoji });
+
 export const historyQuery = z.object({
   afterSeq: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const changesQuery = z.object({
+  afterChangeSeq: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export const groupBody = z.object({

@@ -261,6 +261,7 @@ async function commitConversation(
             senderId: send.senderId,
             clientMessageId: send.clientMessageId,
             text: send.text,
+            ...(send.replyTo ? { replyTo: { seq: send.replyTo.seq } } : {}),
             createdAt,
             version: 1,
             ...(fanout

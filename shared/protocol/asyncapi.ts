@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { createSchema } from 'zod-openapi';
 import * as events from './events.js';
-import { markReadFrame, pingFrame, sendMessageFrame, syncFrame, typingFrame } from './frames.js';
+import {
+  deleteMessageFrame,
+  editMessageFrame,
+  markReadFrame,
+  pingFrame,
+  reactFrame,
+  sendMessageFrame,
+  syncFrame,
+  typingFrame,
+} from './frames.js';
 import { API_VERSION } from './openapi.js';
 
 const requestId = z.string().max(128).optional().meta({ description: 'Echoed in the answer to this frame' });
@@ -18,6 +27,18 @@ const actions = {
     ),
     replies: ['ack', 'error'],
   },
+  editMessage: {
+    frame: clientFrame('editMessage', editMessageFrame, 'Edit your message (sender only)'),
+    replies: ['ack', 'error'],
+  },
+  deleteMessage: {
+    frame: clientFrame('deleteMessage', deleteMessageFrame, "Delete a message (sender or group's owner)"),
+    replies: ['ack', 'error'],
+  },
+  react: {
+    frame: clientFrame('react', reactFrame, 'Add or remove your reaction (one of each emoji per message)'),
+    replies: ['ack', 'error'],
+  },
   markRead: {
     frame: clientFrame('markRead', markReadFrame, 'Move your read position forward'),
     replies: ['ack', 'error'],
@@ -27,7 +48,11 @@ const actions = {
     replies: ['error'],
   },
   sync: {
-    frame: clientFrame('sync', syncFrame, 'Messages after afterSeq (fill gaps, catch up after a reconnect)'),
+    frame: clientFrame(
+      'sync',
+      syncFrame,
+      'Messages after afterSeq and changes after afterChangeSeq (fill gaps, catch up after a reconnect)',
+    ),
     replies: ['sync', 'error'],
   },
   ping: {
@@ -43,6 +68,9 @@ const serverFrames = {
   pong: events.pongEvent,
   error: events.errorEvent,
   message: events.messageEvent,
+  messageEdited: events.messageEditedEvent,
+  messageDeleted: events.messageDeletedEvent,
+  reaction: events.reactionEvent,
   read: events.readEvent,
   typing: events.typingEvent,
   friendRequest: events.friendRequestEvent,
@@ -56,6 +84,9 @@ const serverFrames = {
 /** Events pushed without a client frame asking for them. */
 const pushed = [
   'message',
+  'messageEdited',
+  'messageDeleted',
+  'reaction',
   'read',
   'typing',
   'friendRequest',

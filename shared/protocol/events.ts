@@ -13,12 +13,17 @@ export const ackEvent = z
   .object({
     type: z.literal('ack'),
     clientMessageId: z.string().optional().meta({ description: 'sendMessage: the id the client chose' }),
-    message: message
-      .optional()
-      .meta({ description: 'sendMessage: the stored message (first copy on a retry)' }),
+    message: message.optional().meta({
+      description:
+        'sendMessage: the stored message (first copy on a retry); editMessage and react: the message after the change',
+    }),
     requestId,
   })
-  .meta({ id: 'AckEvent', description: 'Answer to sendMessage (with the stored message) and markRead' });
+  .meta({
+    id: 'AckEvent',
+    description:
+      'Answer to sendMessage, editMessage and react (with the message), markRead and deleteMessage',
+  });
 
 export const syncEvent = z
   .object({
@@ -26,9 +31,26 @@ export const syncEvent = z
     conversationId: opaqueId,
     messages: z.array(message),
     hasMore: z.boolean(),
+    changeSeq: z
+      .number()
+      .int()
+      .min(0)
+      .meta({ description: 'Change token: pass as afterChangeSeq in the next sync of this conversation' }),
+    changes: z.array(message).optional().meta({
+      description:
+        'With afterChangeSeq: messages edited, deleted or reacted to since then, as they are now, by latest change',
+    }),
+    changesHasMore: z
+      .boolean()
+      .optional()
+      .meta({ description: 'More changes follow: sync again with afterChangeSeq = changeSeq' }),
     requestId,
   })
-  .meta({ id: 'SyncEvent', description: 'Answer to sync: messages after afterSeq, ascending by seq' });
+  .meta({
+    id: 'SyncEvent',
+    description:
+      'Answer to sync: messages after afterSeq, ascending by seq, and changes after afterChangeSeq',
+  });
 
 export const pongEvent = z.object({ type: z.literal('pong'), requestId }).meta({ id: 'PongEvent' });
 
@@ -53,6 +75,35 @@ export const errorEvent = z
 export const messageEvent = z
   .object({ type: z.literal('message'), message })
   .meta({ id: 'MessageEvent', description: 'A new message in one of your conversations (at least once)' });
+
+export const messageEditedEvent = z
+  .object({ type: z.literal('messageEdited'), message })
+  .meta({ id: 'MessageEditedEvent', description: 'A message was edited: same seq, new text and version' });
+
+export const messageDeletedEvent = z
+  .object({
+    type: z.literal('messageDeleted'),
+    conversationId: opaqueId,
+    seq: z.number().int().min(1),
+    messageId: opaqueId,
+    deletedAt: z.string(),
+    version: z.number().int().min(1),
+    changeSeq: z.number().int().min(1),
+  })
+  .meta({ id: 'MessageDeletedEvent', description: 'A message was deleted: its seq stays as a tombstone' });
+
+export const reactionEvent = z
+  .object({
+    type: z.literal('reaction'),
+    conversationId: opaqueId,
+    seq: z.number().int().min(1),
+    userId: opaqueId.meta({ description: 'Who reacted' }),
+    emoji: z.string(),
+    op: z.enum(['add', 'remove']),
+    reactions: z.record(z.string(), z.number().int().min(1)).meta({ description: 'The counts after it' }),
+    changeSeq: z.number().int().min(1),
+  })
+  .meta({ id: 'ReactionEvent', description: 'A member added or removed a reaction' });
 
 export const readEvent = z
   .object({
@@ -119,6 +170,9 @@ export const serverFrame = z.discriminatedUnion('type', [
   pongEvent,
   errorEvent,
   messageEvent,
+  messageEditedEvent,
+  messageDeletedEvent,
+  reactionEvent,
   readEvent,
   typingEvent,
   friendRequestEvent,

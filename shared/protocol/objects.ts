@@ -42,6 +42,19 @@ export const friendRequest = z
   })
   .meta({ id: 'FriendRequest' });
 
+/** A reply's parent: in history, sync and changes a short quote as it is now; in events only its seq. */
+export const replyPreview = z
+  .object({
+    seq: z.number().int().min(1),
+    senderId: opaqueId.optional(),
+    text: z
+      .string()
+      .optional()
+      .meta({ description: "The parent's first 100 characters; empty when deleted" }),
+    deleted: z.literal(true).optional().meta({ description: 'The parent was deleted' }),
+  })
+  .meta({ id: 'ReplyPreview' });
+
 export const message = z
   .object({
     conversationId: opaqueId,
@@ -49,10 +62,49 @@ export const message = z
     messageId: opaqueId,
     senderId: opaqueId,
     clientMessageId: z.string(),
-    text: z.string(),
+    text: z.string().meta({ description: 'Empty once the message is deleted' }),
     createdAt: timestamp,
+    version: z.number().int().min(1).meta({ description: '1 when sent; each edit and the deletion add one' }),
+    editedAt: timestamp.optional().meta({ description: 'Set by the latest edit' }),
+    deletedAt: timestamp
+      .optional()
+      .meta({ description: 'A deleted message: the seq stays as a tombstone, the text is empty' }),
+    replyTo: replyPreview.optional(),
+    reactions: z
+      .record(z.string(), z.number().int().min(1))
+      .optional()
+      .meta({ description: 'Reaction counts by emoji; absent when there are none' }),
+    myReactions: z
+      .array(z.string())
+      .optional()
+      .meta({ description: "The reader's own reactions (history, sync and changes; absent when none)" }),
+    changeSeq: z.number().int().min(1).optional().meta({
+      description: "The conversation's change number of this message's latest edit, deletion or reaction",
+    }),
   })
   .meta({ id: 'Message' });
+
+/** A page of changes since a change token (GET .../changes, and `sync` with afterChangeSeq). */
+export const changesPage = z
+  .object({
+    items: z
+      .array(message)
+      .meta({ description: 'Changed messages as they are now, each once, by latest change' }),
+    changeSeq: z.number().int().min(0).meta({ description: 'Ask from here next time (afterChangeSeq)' }),
+    hasMore: z.boolean(),
+  })
+  .meta({ id: 'ChangesPage' });
+
+/** A page of history with the change token read before it. */
+export const historyPage = z
+  .object({
+    items: z.array(message),
+    hasMore: z.boolean(),
+    changeSeq: z.number().int().min(0).meta({
+      description: 'Change token: GET .../changes?afterChangeSeq= from it returns every later change',
+    }),
+  })
+  .meta({ id: 'HistoryPage' });
 
 export const conversation = z
   .object({

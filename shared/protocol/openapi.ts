@@ -4,6 +4,9 @@ import { pageQuery } from '../domain/pagination.js';
 import {
   addMembersBody,
   changePasswordBody,
+  changesQuery,
+  editMessageBody,
+  emoji,
   friendRequestBody,
   friendRequestsQuery,
   groupBody,
@@ -11,12 +14,15 @@ import {
   id,
   loginBody,
   markReadBody,
+  reactionBody,
   registerBody,
   sendMessageBody,
+  seqParam,
   updateMeBody,
 } from '../domain/schemas.js';
 import { messagesSearchQuery, usersSearchQuery } from '../search/schemas.js';
 import {
+  changesPage,
   conversation,
   conversationDetail,
   conversationsPage,
@@ -25,6 +31,7 @@ import {
   friendRequest,
   friendsPage,
   health,
+  historyPage,
   message,
   operation,
   publicProfile,
@@ -33,7 +40,7 @@ import {
 } from './objects.js';
 
 /** The contract's version; bump it with any change to the published documents. */
-export const API_VERSION = '1.1.0';
+export const API_VERSION = '1.2.0';
 
 const json = (schema: z.ZodType, description: string) => ({
   description,
@@ -45,6 +52,8 @@ const errors = (...statuses: number[]): ZodOpenApiResponsesObject =>
 const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
 const items = (schema: z.ZodType) => z.object({ items: z.array(schema) });
 const path = (...names: string[]) => z.object(Object.fromEntries(names.map((n) => [n, id])));
+/** A message's path: its conversation and seq. */
+const messagePath = z.object({ conversationId: id, seq: seqParam });
 const idempotencyKey = z.object({
   'idempotency-key': z
     .string()
@@ -188,7 +197,40 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
     summary: 'History, ascending by seq',
     requestParams: { path: path('conversationId'), query: historyQuery },
     responses: {
-      '200': json(z.object({ items: z.array(message), hasMore: z.boolean() }), 'A page'),
+      '200': json(historyPage, 'A page, with reply quotes, your reactions and the change token'),
+      ...errors(400, 401, 403, 404),
+    },
+  },
+  'GET /conversations/{conversationId}/changes': {
+    summary: 'Messages edited, deleted or reacted to after a change token, as they are now',
+    requestParams: { path: path('conversationId'), query: changesQuery },
+    responses: { '200': json(changesPage, 'A page of changes'), ...errors(400, 401, 403, 404) },
+  },
+  'PATCH /conversations/{conversationId}/messages/{seq}': {
+    summary: 'Edit your message: same seq, version + 1, editedAt; members get messageEdited',
+    requestParams: { path: messagePath },
+    requestBody: body(editMessageBody),
+    responses: { '200': json(message, 'The edited message'), ...errors(400, 401, 403, 404) },
+  },
+  'DELETE /conversations/{conversationId}/messages/{seq}': {
+    summary: "Delete a message (sender or group's owner): a tombstone with deletedAt stays at its seq",
+    requestParams: { path: messagePath },
+    responses: { '204': noContent, ...errors(400, 401, 403, 404) },
+  },
+  'POST /conversations/{conversationId}/messages/{seq}/reactions': {
+    summary: 'Add your reaction (once per emoji; again changes nothing); members get reaction',
+    requestParams: { path: messagePath },
+    requestBody: body(reactionBody),
+    responses: {
+      '200': json(message, 'The message with its counts and your reactions'),
+      ...errors(400, 401, 403, 404),
+    },
+  },
+  'DELETE /conversations/{conversationId}/messages/{seq}/reactions/{emoji}': {
+    summary: 'Remove your reaction (the emoji percent-encoded in the path)',
+    requestParams: { path: messagePath.extend({ emoji }) },
+    responses: {
+      '200': json(message, 'The message with its counts and your reactions'),
       ...errors(400, 401, 403, 404),
     },
   },

@@ -85,11 +85,16 @@ const MESSAGE_FIELDS = [
   'createdAt',
 ] as const;
 
-/** What the index must hold for an item as it is now: its document, or nothing (inactive user). */
+/** What the index must hold for an item as it is now: its document, or nothing (inactive user, deleted message). */
 export function actionForItem(index: SearchIndex, item: Item): SearchAction {
   const id = docIdOf(index, item);
   const version = int(item, 'version', 0);
   if (index === 'users' && item.status !== 'active') {
+    return { op: 'delete', index, id, version: absentVersion(version) };
+  }
+  // A deleted message stays as a tombstone item; its text leaves the index (the deletion bumped the
+  // version, so this removal is above the last document and an edit's replay cannot bring it back).
+  if (index === 'messages' && item.deletedAt !== undefined && item.deletedAt !== null) {
     return { op: 'delete', index, id, version: absentVersion(version) };
   }
   const doc = pick(item, index === 'users' ? USER_FIELDS : MESSAGE_FIELDS);

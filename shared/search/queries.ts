@@ -9,6 +9,7 @@ import {
   type SearchClient,
   searchClient,
 } from './client.js';
+import { itemVersionOf, presentVersion } from './documents.js';
 import { aliases, type SearchIndex } from './indices.js';
 
 export interface SearchDeps {
@@ -17,6 +18,8 @@ export interface SearchDeps {
 
 interface Hit<T> {
   _id: string;
+  /** The external version, when the query asks for it (`version: true`). */
+  _version?: number;
   _source?: T;
   highlight?: Record<string, string[]>;
 }
@@ -83,6 +86,8 @@ export interface SearchedMessage {
   clientMessageId: string;
   text: string;
   createdAt: string;
+  /** The message's version the document holds (see documents.ts). */
+  version: number;
 }
 
 export interface MessageSearchResult {
@@ -111,6 +116,7 @@ export async function searchMessages(
   const q = input.q.trim();
   const hits = await query<SearchedMessage>(deps.client ?? searchClient(), 'messages', {
     size: input.limit,
+    version: true,
     query: {
       bool: {
         filter: [{ terms: { conversationId: scope } }],
@@ -150,6 +156,7 @@ export async function searchMessages(
         clientMessageId: s.clientMessageId,
         text: s.text,
         createdAt: s.createdAt,
+        version: itemVersionOf(hit._version ?? presentVersion(1)),
       },
       highlights: hit.highlight?.text ?? hit.highlight?.['text.std'] ?? [],
     });

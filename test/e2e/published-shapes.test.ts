@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { serverFrame } from '#shared/protocol/events.js';
 import {
+  changesPage,
   conversation,
   conversationDetail,
   conversationsPage,
@@ -10,6 +11,7 @@ import {
   friendRequest,
   friendsPage,
   health,
+  historyPage,
   message,
   publicProfile,
   session,
@@ -103,6 +105,65 @@ describe('answers have the shapes the OpenAPI and AsyncAPI documents publish', (
     const logout = await api('/auth/logout', { method: 'POST', token: changed.body.token });
     expect(logout.status).toBe(204);
     published(errorBody, (await api('/me', { token: changed.body.token })).body);
+  });
+
+  it('edits, deletions, reactions, replies, changes and their events', async () => {
+    const [a, b] = await Promise.all([signUp('shapea'), signUp('shapeb')]);
+    const conversationId = await befriend(a, b);
+    const base = `/conversations/${conversationId}/messages`;
+    const parent = await api(base, {
+      method: 'POST',
+      token: a.token,
+      body: { clientMessageId: 'p', text: 'p' },
+    });
+    published(message, parent.body);
+    const reply = await api(base, {
+      method: 'POST',
+      token: b.token,
+      body: { clientMessageId: 'r', text: 'r', replyTo: { seq: 1 } },
+    });
+    published(message, reply.body);
+    const wb = await WsClient.connect(b.token);
+    const wa = await WsClient.connect(a.token);
+    try {
+      published(
+        message,
+        (await api(`${base}/1`, { method: 'PATCH', token: a.token, body: { text: 'p2' } })).body,
+      );
+      published(serverFrame, await wb.next((f) => f.type === 'messageEdited'));
+      const reacted = await api(`${base}/1/reactions`, {
+        method: 'POST',
+        token: b.token,
+        body: { emoji: '👍' },
+      });
+      published(message, reacted.body);
+      published(serverFrame, await wa.next((f) => f.type === 'reaction'));
+      published(serverFrame, await wa.request({ action: 'react', conversationId, seq: 2, emoji: '🎉' }));
+      published(serverFrame, await wa.request({ action: 'editMessage', conversationId, seq: 1, text: 'p3' }));
+      published(
+        message,
+        (await api(`${base}/1/reactions/${encodeURIComponent('👍')}`, { method: 'DELETE', token: b.token }))
+          .body,
+      );
+      expect((await api(`${base}/2`, { method: 'DELETE', token: b.token })).status).toBe(204);
+      published(serverFrame, await wa.next((f) => f.type === 'messageDeleted'));
+      published(serverFrame, await wb.request({ action: 'deleteMessage', conversationId, seq: 2 }));
+      published(
+        serverFrame,
+        await wb.request({ action: 'sync', conversationId, afterSeq: 0, afterChangeSeq: 0 }),
+      );
+      published(serverFrame, await wb.request({ action: 'react', conversationId, seq: 2, emoji: 'no' }));
+    } finally {
+      await Promise.all([wa.close(), wb.close()]);
+    }
+    const history = await api(base, { token: b.token });
+    published(historyPage, history.body);
+    expect(history.body.items[0]).toMatchObject({ version: 3, editedAt: expect.any(String) });
+    published(changesPage, (await api(`/conversations/${conversationId}/changes`, { token: b.token })).body);
+    published(
+      errorBody,
+      (await api(`${base}/1`, { method: 'PATCH', token: b.token, body: { text: 'x' } })).body,
+    );
   });
 
   it('a deleted account: sessionEnded on its socket, and its profile as others see it', async () => {

@@ -694,6 +694,7 @@ describe('search routes', () => {
       clientMessageId: items[0]!.clientMessageId,
       text: texts[0],
       createdAt: items[0]!.createdAt,
+      version: 1,
     });
     expect(hit.highlights.join(' ')).toContain(`<em>${word}</em>`);
     const scoped = await searchMessagesAs(member.userId, { q: word, conversationId, limit: '1' });

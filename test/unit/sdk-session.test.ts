@@ -16,6 +16,7 @@ const msg = (conversationId: string, seq: number, clientMessageId = `c${seq}`): 
   clientMessageId,
   text: `text ${seq}`,
   createdAt: new Date(0).toISOString(),
+  version: 1,
 });
 
 /** A session on fake sockets, with fixed jitter (half of each backoff ceiling) and a token counter. */
@@ -131,6 +132,46 @@ describe('SDK session against a fake socket', () => {
       hasMore: false,
     });
     expect(delivered.map((m) => m.seq)).toEqual([5, 6]);
+  });
+
+  it('asks each sync for the changes since the last change token and emits them as changed', async () => {
+    const { net, session } = setup();
+    const changed: Message[] = [];
+    session.on('changed', (m) => changed.push(m));
+    session.track('c1', 0);
+    void session.start();
+    await settle();
+    net.last.open();
+    // The first sync only learns the token.
+    expect(net.last.frames('sync').at(-1)).not.toHaveProperty('afterChangeSeq');
+    net.last.push({
+      type: 'sync',
+      conversationId: 'c1',
+      messages: [msg('c1', 1)],
+      hasMore: false,
+      changeSeq: 3,
+    });
+    net.last.drop();
+    await vi.advanceTimersByTimeAsync(250);
+    net.last.open();
+    expect(net.last.frames('sync').at(-1)).toMatchObject({
+      conversationId: 'c1',
+      afterSeq: 1,
+      afterChangeSeq: 3,
+    });
+    const edited = { ...msg('c1', 1), text: 'edited', version: 2, changeSeq: 4 };
+    net.last.push({
+      type: 'sync',
+      conversationId: 'c1',
+      messages: [],
+      hasMore: false,
+      changeSeq: 4,
+      changes: [edited],
+      changesHasMore: true,
+    });
+    expect(changed).toEqual([edited]);
+    // More changes follow: the session asks again from the new token.
+    expect(net.last.frames('sync').at(-1)).toMatchObject({ afterChangeSeq: 4 });
   });
 
   it('backs off exponentially while connections fail, and refreshes the token after repeated failures', async () => {

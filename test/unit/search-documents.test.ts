@@ -90,6 +90,25 @@ describe('search documents', () => {
     expect(docIdOf('messages', { conversationId: 'g_1', seq: 0 })).toBe('g_1#0');
   });
 
+  it('follows an edit at its version and removes a deleted message above every earlier document', () => {
+    const edited = actionForItem('messages', {
+      ...message,
+      text: 'edited',
+      version: 2,
+      editedAt: 't',
+      changeSeq: 3,
+    });
+    expect(edited).toMatchObject({ op: 'index', version: presentVersion(2), doc: { text: 'edited' } });
+    const deleted = actionForItem('messages', { ...message, text: '', version: 3, deletedAt: 't' });
+    expect(deleted).toEqual({ op: 'delete', index: 'messages', id: 'g_1#7', version: absentVersion(3) });
+    // A replayed edit (or the original) never outranks the deletion.
+    expect(absentVersion(3)).toBeGreaterThan(presentVersion(2));
+    // Reactions do not touch the document's version: a replay of one is a no-op at the same version.
+    const reacted = actionForItem('messages', { ...message, reactions: { '👍': 2 }, changeSeq: 4 });
+    expect(reacted).toMatchObject({ op: 'index', version: presentVersion(1) });
+    expect(Object.keys((reacted as { doc: object }).doc)).not.toContain('reactions');
+  });
+
   it('deletes a removed item above its old image version', () => {
     expect(actionForRemoval('messages', message)).toEqual({
       op: 'delete',
