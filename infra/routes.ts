@@ -101,6 +101,8 @@ const befriending = {
     members: 'readWrite',
     userConversations: 'readWrite',
     connections: 'readWrite',
+    // Neither of the pair may block the other (checked inside the transactions).
+    blocks: 'read',
   },
 } satisfies Omit<FunctionSpec, 'entry'>;
 
@@ -175,6 +177,14 @@ export const httpRoutes: HttpRouteSpec[] = [
   },
   { route: 'GET /friends', entry: 'http/friends-list', tables: { friendships: 'read', users: 'read' } },
   { route: 'DELETE /friends/{userId}', entry: 'http/friends-remove', tables: { friendships: 'readWrite' } },
+  { route: 'GET /blocks', entry: 'http/blocks-list', tables: { blocks: 'read', users: 'read' } },
+  {
+    route: 'POST /blocks/{userId}',
+    entry: 'http/blocks-create',
+    // One transaction: the block, the friendship removed both ways, pending requests cancelled.
+    tables: { blocks: 'readWrite', users: 'read', friendships: 'readWrite', friendRequests: 'readWrite' },
+  },
+  { route: 'DELETE /blocks/{userId}', entry: 'http/blocks-delete', tables: { blocks: 'readWrite' } },
   {
     route: 'GET /conversations',
     entry: 'http/conversations-list',
@@ -265,6 +275,8 @@ export const httpRoutes: HttpRouteSpec[] = [
     tables: {
       conversations: 'read',
       members: 'read',
+      // A direct conversation takes read receipts only between friends, as it takes sends.
+      friendships: 'read',
       userConversations: 'readWrite',
       connections: 'readWrite',
     },
@@ -307,6 +319,7 @@ export const wsRoutes: WsRouteSpec[] = [
       ...session.tables,
       conversations: 'read',
       members: 'read',
+      friendships: 'read',
       userConversations: 'readWrite',
     },
   },
@@ -314,7 +327,15 @@ export const wsRoutes: WsRouteSpec[] = [
     routeKey: 'typing',
     entry: 'ws/typing',
     pushes: true,
-    tables: { ...frameLimit, ...session.tables, conversations: 'read', members: 'read' },
+    // Typing follows the send permission (friendship in a direct conversation) and skips blocked users.
+    tables: {
+      ...frameLimit,
+      ...session.tables,
+      conversations: 'read',
+      members: 'read',
+      friendships: 'read',
+      blocks: 'read',
+    },
   },
   {
     routeKey: 'sync',

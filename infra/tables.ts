@@ -28,6 +28,8 @@ const specs: Record<TableName, KeySpec> = {
   // REQ#<id>/REQ holds a request; USER#<id>/IN#<other> and OUT#<other> are the pending views.
   friendRequests: { partitionKey: { name: 'pk', type: S }, sortKey: { name: 'sk', type: S } },
   friendships: { partitionKey: { name: 'userId', type: S }, sortKey: { name: 'friendId', type: S } },
+  // <userId> blocks <blockedId>: read by key in the same transactions that befriend.
+  blocks: { partitionKey: { name: 'userId', type: S }, sortKey: { name: 'blockedId', type: S } },
   conversations: { partitionKey: { name: 'conversationId', type: S } },
   members: { partitionKey: { name: 'conversationId', type: S }, sortKey: { name: 'userId', type: S } },
   // Per-user view of memberships, written in the same transaction as the membership.

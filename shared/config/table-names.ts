@@ -11,6 +11,7 @@ export const tableNames = [
   'usernames',
   'friendRequests',
   'friendships',
+  'blocks',
   'conversations',
   'members',
   'userConversations',

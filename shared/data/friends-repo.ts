@@ -34,7 +34,23 @@ const env = (deps: Deps) => ({ client: deps.client ?? defaultClient, t: deps.tab
 
 export type CreateRequestResult =
   | { ok: true }
-  | { ok: false; reason: 'recipient_not_found' | 'already_friends' | 'request_pending' | 'reverse_pending' };
+  | {
+      ok: false;
+      reason: 'recipient_not_found' | 'already_friends' | 'request_pending' | 'reverse_pending' | 'blocked';
+    };
+
+/** Neither of the pair blocks the other: checked inside the transactions that befriend. */
+const notBlocked = (t: Config['tables'], a: string, b: string) =>
+  [
+    [a, b],
+    [b, a],
+  ].map(([userId, blockedId]) => ({
+    ConditionCheck: {
+      TableName: t.blocks,
+      Key: { userId, blockedId },
+      ConditionExpression: 'attribute_not_exists(blockedId)',
+    },
+  }));
 
 /**
  * Stores a pending request with its two list entries. Conditions: the recipient is active, the pair are
@@ -94,12 +110,15 @@ export async function createRequest(r: FriendRequestItem, deps: Deps = {}): Prom
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
+    ...notBlocked(t, r.fromUserId, r.toUserId),
   ]);
   if (!failed) return { ok: true };
   if (failed[0] === 'ConditionalCheckFailed') return { ok: false, reason: 'recipient_not_found' };
   if (failed[1] === 'ConditionalCheckFailed') return { ok: false, reason: 'already_friends' };
   if (failed[2] === 'ConditionalCheckFailed') return { ok: false, reason: 'request_pending' };
   if (failed[3] === 'ConditionalCheckFailed') return { ok: false, reason: 'reverse_pending' };
+  if (failed[6] === 'ConditionalCheckFailed' || failed[7] === 'ConditionalCheckFailed')
+    return { ok: false, reason: 'blocked' };
   throw new Error(`Unexpected cancellation reasons ${failed.join(',')}`);
 }
 
@@ -129,7 +148,7 @@ export async function pendingRequestId(fromUserId: string, toUserId: string, dep
 
 export type AcceptResult =
   | { ok: true }
-  | { ok: false; reason: 'not_pending' | 'already_friends' | 'user_inactive' };
+  | { ok: false; reason: 'not_pending' | 'already_friends' | 'user_inactive' | 'blocked' };
 
 /**
  * Accept, as one transaction: the request closed (if still pending), the friendship both ways (if not
@@ -223,6 +242,7 @@ export async function acceptRequest(
     membership(b),
     listEntry(a),
     listEntry(b),
+    ...notBlocked(t, a, b),
   ]);
   if (!failed) return { ok: true };
   if (failed[0] === 'ConditionalCheckFailed') return { ok: false, reason: 'not_pending' };
@@ -230,6 +250,8 @@ export async function acceptRequest(
     return { ok: false, reason: 'already_friends' };
   }
   if (failed[3] === 'ConditionalCheckFailed') return { ok: false, reason: 'user_inactive' };
+  if (failed[11] === 'ConditionalCheckFailed' || failed[12] === 'ConditionalCheckFailed')
+    return { ok: false, reason: 'blocked' };
   throw new Error(`Unexpected cancellation reasons ${failed.join(',')}`);
 }
 

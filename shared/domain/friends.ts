@@ -1,3 +1,4 @@
+import { getBlock } from '../data/blocks-repo.js';
 import {
   acceptRequest,
   closeRequest,
@@ -82,6 +83,8 @@ export async function sendFriendRequest(me: string, toUserId: string, message: s
         throw new NotFoundError('User not found', { missing: [toUserId] });
       case 'already_friends':
         throw new ConflictError('already_friends', 'You are already friends');
+      case 'blocked':
+        throw await blockedError(me, toUserId);
       case 'request_pending':
         throw new ConflictError('request_pending', 'A request to this user is already pending');
       case 'reverse_pending': {
@@ -128,12 +131,24 @@ export async function acceptFriendRequest(me: string, requestId: string): Promis
         throw new ConflictError('already_friends', 'You are already friends');
       case 'user_inactive':
         throw new NotFoundError('User not found');
+      case 'blocked':
+        throw await blockedError(me, request.fromUserId);
     }
   }
   const [friend, mine] = await Promise.all([accepted(), profileOf(me)]);
   await notifyUsers([request.fromUserId], { type: 'friendAccepted', friend: mine, conversationId });
   await notifyUsers([me], { type: 'friendAccepted', friend: friend.friend, conversationId });
   return friend;
+}
+
+/**
+ * 403 for a befriending step across a block. The blocker is told to unblock first; the blocked user
+ * only that it is not possible, so a block is not announced to the person blocked.
+ */
+async function blockedError(me: string, other: string): Promise<ForbiddenError> {
+  return (await getBlock(me, other))
+    ? new ForbiddenError('You block this user; unblock them first')
+    : new ForbiddenError('You cannot befriend this user');
 }
 
 /** Rejects (recipient) or cancels (sender) a pending request; repeating it is harmless. */

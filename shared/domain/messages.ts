@@ -14,8 +14,9 @@ import {
 } from '../data/messages-repo.js';
 import { enqueueSend } from '../data/send-queue.js';
 import { type AppError, ForbiddenError, NotFoundError, UnavailableError } from '../errors.js';
+import { blockedSetOf } from './blocks.js';
 import { newId } from './ids.js';
-import { requireMember } from './membership.js';
+import { requireMember, requireWriter } from './membership.js';
 import { forReader } from './message-views.js';
 import { notifyUsers, pushToUsers } from './push.js';
 import { limitSends } from './rate-limits.js';
@@ -283,7 +284,7 @@ export async function getHistory(me: string, conversationId: string, afterSeq: n
 
 /** Moves the caller's read position forward and tells the other members. */
 export async function markRead(me: string, conversationId: string, seq: number): Promise<void> {
-  const conversation = await requireMember(conversationId, me);
+  const conversation = await requireWriter(conversationId, me);
   const target = Math.min(seq, conversation.lastSeq);
   const result = await storeReadPosition(me, conversationId, target);
   if (result === 'not_a_member')
@@ -296,8 +297,10 @@ export async function markRead(me: string, conversationId: string, seq: number):
 
 /** Relays a typing indicator to the other members; nothing is stored. */
 export async function typing(me: string, conversationId: string): Promise<void> {
-  const conversation = await requireMember(conversationId, me);
-  const others = (await memberIdsOf(conversation)).filter((id) => id !== me);
+  const conversation = await requireWriter(conversationId, me);
+  // Whoever the typist blocked sees no typing from them (in a group they still share).
+  const blocked = await blockedSetOf(me);
+  const others = (await memberIdsOf(conversation)).filter((id) => id !== me && !blocked.has(id));
   await pushToUsers(others, { type: 'typing', conversationId, userId: me });
 }
 

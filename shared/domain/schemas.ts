@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import { hasLoneSurrogate } from '../unicode.js';
+
+/**
+ * A string that is Unicode text: no lone surrogate, which a JSON escape (`"\ud83d"`) can carry but
+ * UTF-8 cannot encode. Bodies and frames are checked as a whole when parsed; every text field checks
+ * again here, so a field fed from anywhere else (a query string, another function) holds the same rule.
+ */
+export const text = () => z.string().refine((s) => !hasLoneSurrogate(s), 'must be valid Unicode text');
 
 /** Usernames are case-insensitive: lower-cased first, then checked. */
 export const username = z
@@ -9,8 +17,8 @@ export const username = z
   .meta({ description: 'Lower-cased, then 3-32 characters of a-z, 0-9, _ and .', examples: ['alice'] });
 
 export const password = z.string().min(8).max(128);
-export const displayName = z.string().trim().min(1).max(64);
-export const bio = z.string().max(280);
+export const displayName = text().trim().min(1).max(64);
+export const bio = text().max(280);
 
 export const registerBody = z.object({ username, password, displayName });
 export const loginBody = z.object({
@@ -58,11 +66,12 @@ export const clientMessageId = z
   .min(1)
   .max(64)
   .refine(queueable, 'must be text without control characters or noncharacters');
-export const messageText = z
-  .string()
+/** Unicode white space, as the `\s` class defines it (spaces, tabs, line breaks, NBSP, U+2000-U+200A...). */
+const BLANK = /^\s*$/u;
+export const messageText = text()
   .min(1)
   .refine(queueable, 'must be text without control characters or noncharacters')
-  .refine((s) => s.trim().length > 0, 'must not be blank');
+  .refine((s) => !BLANK.test(s), 'must not be blank (only white space)');
 export const seq = z.number().int().min(0);
 
 /** A message's position in its conversation, as a path parameter. */
@@ -98,13 +107,13 @@ export const changesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export const groupBody = z.object({
-  name: z.string().trim().min(1).max(64),
+  name: text().trim().min(1).max(64),
   memberIds: z.array(id).max(1000),
 });
 export const addMembersBody = z.object({ userIds: z.array(id).min(1).max(1000) });
 export const markReadBody = z.object({ seq });
 
-export const friendRequestBody = z.object({ toUserId: id, message: z.string().max(280).optional() });
+export const friendRequestBody = z.object({ toUserId: id, message: text().max(280).optional() });
 export const friendRequestsQuery = z.object({
   direction: z.enum(['incoming', 'outgoing']).default('incoming'),
 });

@@ -10,7 +10,7 @@ import {
 } from '../errors.js';
 import { logger } from '../logger.js';
 import { runIdempotent } from './idempotency.js';
-import { type HttpEvent, parseJsonBody } from './request.js';
+import { type HttpEvent, parseJsonBody, requireWellFormedQuery } from './request.js';
 import { errorResponse, type HttpResponse } from './response.js';
 
 export interface HttpRequest {
@@ -57,6 +57,7 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
         field: 'Idempotency-Key',
       });
     }
+    requireWellFormedQuery(event);
     const execute = async (): Promise<HttpResponse> => {
       let body: { value: unknown } | undefined;
       const req: HttpRequest = {
@@ -86,7 +87,7 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
     return runIdempotent(
       {
         scope: `${userId}#${key}`,
-        payload: { route: event.routeKey, params: event.pathParameters ?? {}, body: event.body ?? '' },
+        payload: { route: event.routeKey, params: event.pathParameters ?? {}, body: comparableBody(event) },
         run: execute,
       },
       context,
@@ -119,6 +120,21 @@ export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Prom
       else if (appError.status >= 500) logger.error('request failed', { error: request.error as Error });
       request.response = errorResponse(appError, request.event.requestContext.requestId);
     });
+}
+
+/**
+ * The body as a repeat is compared: the parsed JSON value (Powertools hashes it with its keys sorted),
+ * so the same body with another key order or other whitespace is the same request. A body that does
+ * not parse is compared as its text (the route answers it with a 4xx anyway).
+ */
+function comparableBody(event: HttpEvent): unknown {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  try {
+    return { json: JSON.parse(text) as unknown };
+  } catch {
+    return { text };
+  }
 }
 
 function authenticatedUser(event: HttpEvent, allowClosing: boolean): string {

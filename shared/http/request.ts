@@ -44,3 +44,21 @@ export function parseJsonBody(event: HttpEvent): unknown {
 function isJson(contentType: string): boolean {
   return /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType);
 }
+
+/**
+ * Refuses a query string that is not UTF-8 text once percent-decoded (`?q=%ED%A0%BD` encodes a lone
+ * surrogate, `%FF` no character at all). Decoders differ here (the local front and API Gateway would
+ * substitute U+FFFD), so the raw string is checked, the same way for every route.
+ */
+export function requireWellFormedQuery(event: HttpEvent): void {
+  for (const part of (event.rawQueryString ?? '').split('&')) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      const name = part.split('=')[0] ?? 'query';
+      throw new InvalidRequestError(`${name}: not valid Unicode text`, { field: name || 'query' });
+    }
+  }
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {}))
+    requireWellFormedText(value, name);
+}

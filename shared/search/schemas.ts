@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { id } from '../domain/schemas.js';
+import { id, text } from '../domain/schemas.js';
 
 /** Search text: trimmed, 1-200 characters. */
-export const searchText = z.string().trim().min(1).max(200);
+export const searchText = text().trim().min(1).max(200);
 export const searchLimit = z.coerce.number().int().min(1).max(50).default(20);
 
 export const usersSearchQuery = z.object({ q: searchText, limit: searchLimit });

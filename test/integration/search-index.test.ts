@@ -744,4 +744,97 @@ describe('search routes', () => {
     const res = await searchMessagesAs(owner.userId, { q: '你好', conversationId });
     expect(res.body.items[0].highlights[0]).toContain('<em>');
   });
+
+  it('folds accents of Latin text both ways, in messages and display names, and CJK still matches', async () => {
+    const { owner, conversationId } = await group(2);
+    const texts = ['Un café crème à Paris', 'cafe au lait', 'Ærøskøbing naïve São Paulo', '北京的咖啡馆很好'];
+    await indexer(streamEvent(...texts.map((text, i) => msgUpsert(message(conversationId, i + 1, 1, text)))));
+    await refresh();
+    const seqsFor = async (q: string) => {
+      const res = await searchMessagesAs(owner.userId, { q, conversationId });
+      expect(res.status, q).toBe(200);
+      return res.body.items.map((h: any) => h.message.seq).sort();
+    };
+    expect(await seqsFor('cafe')).toEqual([1, 2]);
+    expect(await seqsFor('café')).toEqual([1, 2]);
+    expect(await seqsFor('CAFÉ creme')).toEqual([1]);
+    expect(await seqsFor('a paris')).toEqual([1]);
+    expect(await seqsFor('naive sao')).toEqual([3]);
+    expect(await seqsFor('aeroskobing')).toEqual([3]);
+    expect(await seqsFor('咖啡')).toEqual([4]);
+    expect(await seqsFor('北京')).toEqual([4]);
+    expect(await seqsFor('咖')).toEqual([4]);
+
+    const user = await newUser('zoe');
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables().users,
+        Key: { userId: user.userId },
+        UpdateExpression: 'SET displayName = :n',
+        ExpressionAttributeValues: { ':n': 'Zoë Ångström' },
+      }),
+    );
+    const stored = await getUser(user.userId);
+    await indexer(streamEvent(userUpsert(stored as UserItem)));
+    await refresh();
+    for (const q of ['zoe angstrom', 'Zoë', 'angst']) {
+      const res = await searchUsersAs(owner.userId, { q });
+      expect(res.status, q).toBe(200);
+      expect(
+        res.body.items.map((p: any) => p.userId),
+        q,
+      ).toContain(user.userId);
+    }
+  });
+});
+
+describe('index versions', () => {
+  it('migrates an alias on an older physical index: documents and versions carried over, newer writes kept', async () => {
+    const { migrateAlias, indexDefinitions } = await import('#shared/search/indices.js');
+    const client = await search();
+    const alias = unique('migrate').toLowerCase();
+    const [older, target] = [`${alias}-v1`, `${alias}-v2`];
+    // The version-1 mapping: the built-in analyzers, no folding.
+    const v1 = structuredClone(indexDefinitions.messages) as any;
+    v1.settings = { index: v1.settings.index };
+    v1.mappings.properties.text = { type: 'text', analyzer: 'cjk', fields: { std: { type: 'text' } } };
+    await client.indices.create({
+      index: older,
+      body: { ...v1, aliases: { [alias]: { is_write_index: true } } },
+    });
+    const doc = (seq: number, text: string) => ({ ...message('c_m', seq, 1, text) });
+    for (const [seq, version, text] of [
+      [1, 3, 'un café'],
+      [2, 5, 'deux café noirs'],
+    ] as const) {
+      const { version: _v, ...source } = doc(seq, text);
+      await client.index({ index: alias, id: `c_m#${seq}`, version, version_type: 'external', body: source });
+    }
+    await client.indices.refresh({ index: alias });
+    // A newer write that reached the new index first (as after the swap) is not overwritten by the copy.
+    await client.indices.create({ index: target, body: indexDefinitions.messages });
+    const { version: _n, ...newer } = doc(1, 'un café plus récent');
+    await client.index({ index: target, id: 'c_m#1', version: 9, version_type: 'external', body: newer });
+
+    // Two processes migrate at once: both end on the new index with every document.
+    const results = await Promise.all([
+      migrateAlias(client, alias, target, indexDefinitions.messages),
+      migrateAlias(client, alias, target, indexDefinitions.messages),
+    ]);
+    expect(results).toContain(true);
+    const pointsAt = Object.keys((await client.indices.getAlias({ name: alias })).body);
+    expect(pointsAt).toEqual([target]);
+    expect((await client.indices.exists({ index: older })).body).toBe(false);
+    const copied = await client.get({ index: alias, id: 'c_m#2' });
+    expect(copied.body._version).toBe(5);
+    const kept = await client.get({ index: alias, id: 'c_m#1' });
+    expect(kept.body._version).toBe(9);
+    expect((kept.body._source as any).text).toBe('un café plus récent');
+    await client.indices.refresh({ index: alias });
+    const found = await client.search({ index: alias, body: { query: { match: { text: 'cafe' } } } });
+    expect(found.body.hits.hits.map((h: any) => h._id).sort()).toEqual(['c_m#1', 'c_m#2']);
+    // Run again: nothing to do.
+    expect(await migrateAlias(client, alias, target, indexDefinitions.messages)).toBe(false);
+    await client.indices.delete({ index: target });
+  });
 });
