@@ -118,6 +118,7 @@ export class ChatStack extends Stack {
       ...rateLimitEnvironment(stage.rateLimits),
       ...abuseLimitEnvironment(stage.abuseLimits),
       MAX_CONNECTIONS_PER_USER: String(stage.maxConnectionsPerUser),
+      PRESENCE_TIMEOUT_SECONDS: String(stage.presenceTimeoutSeconds),
     };
     for (const name of tableNames) environment[tableEnvVar(name)] = tables.byName[name].tableName;
     const pushEnvironment = { WS_CALLBACK_URL: target.wsCallbackUrl ?? wsStage.callbackUrl };

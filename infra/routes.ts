@@ -146,7 +146,18 @@ export const httpRoutes: HttpRouteSpec[] = [
   },
   { route: 'GET /me', entry: 'http/me-get', tables: { users: 'read' } },
   { route: 'PATCH /me', entry: 'http/me-update', tables: { users: 'readWrite' } },
-  { route: 'GET /users/{userId}', entry: 'http/user-get', tables: { users: 'read' } },
+  {
+    route: 'GET /users/{userId}',
+    entry: 'http/user-get',
+    // Presence is shown to friends and group co-members without a block between them.
+    tables: {
+      users: 'read',
+      friendships: 'read',
+      userConversations: 'read',
+      blocks: 'read',
+      connections: 'read',
+    },
+  },
   {
     route: 'DELETE /me',
     entry: 'http/me-delete',
@@ -175,7 +186,11 @@ export const httpRoutes: HttpRouteSpec[] = [
     entry: 'http/friend-requests-cancel',
     tables: { friendRequests: 'readWrite' },
   },
-  { route: 'GET /friends', entry: 'http/friends-list', tables: { friendships: 'read', users: 'read' } },
+  {
+    route: 'GET /friends',
+    entry: 'http/friends-list',
+    tables: { friendships: 'read', users: 'read', connections: 'read' },
+  },
   { route: 'DELETE /friends/{userId}', entry: 'http/friends-remove', tables: { friendships: 'readWrite' } },
   { route: 'GET /blocks', entry: 'http/blocks-list', tables: { blocks: 'read', users: 'read' } },
   {
@@ -293,15 +308,30 @@ export const httpRoutes: HttpRouteSpec[] = [
 
 /**
  * Every frame re-checks its session (the account's status, token version and revoked tokens) and
- * closes a connection whose session ended (shared/ws/session.ts).
+ * closes a connection whose session ended (shared/ws/session.ts). It also renews the connection's
+ * presence lease, which may bring the user back online for their friends.
  */
-const session = { pushes: true, tables: { users: 'read', connections: 'readWrite' } } as const;
+const session = {
+  pushes: true,
+  tables: { users: 'read', connections: 'readWrite', friendships: 'read' },
+} as const;
 
 /** WebSocket routes; route selection is on `$request.body.action`. */
 export const wsRoutes: WsRouteSpec[] = [
   // At the per-user cap, `$connect` asks `@connections` whether the recorded connections still live.
-  { routeKey: '$connect', entry: 'ws/connect', pushes: true, tables: { connections: 'readWrite' } },
-  { routeKey: '$disconnect', entry: 'ws/disconnect', tables: { connections: 'readWrite' } },
+  // Both reconcile presence and push its changes to friends.
+  {
+    routeKey: '$connect',
+    entry: 'ws/connect',
+    pushes: true,
+    tables: { connections: 'readWrite', friendships: 'read' },
+  },
+  {
+    routeKey: '$disconnect',
+    entry: 'ws/disconnect',
+    pushes: true,
+    tables: { connections: 'readWrite', friendships: 'read' },
+  },
   { routeKey: '$default', entry: 'ws/default', returnResponse: true, ...session },
   { routeKey: 'ping', entry: 'ws/ping', returnResponse: true, ...session },
   {

@@ -3,7 +3,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { type AbuseLimits, DEFAULT_ABUSE_LIMITS } from '#shared/config/abuse-limits.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '#shared/config/rate-limits.js';
-import { DEFAULT_MAX_CONNECTIONS_PER_USER } from '#shared/data/connections-repo.js';
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_USER,
+  DEFAULT_PRESENCE_TIMEOUT_SECONDS,
+} from '#shared/data/connections-repo.js';
 
 /** Settings that differ between deployment stages, chosen with `-c stage=dev|prod`. */
 export interface StageConfig {
@@ -26,6 +29,8 @@ export interface StageConfig {
   readonly abuseLimits: AbuseLimits;
   /** Open WebSocket connections per user; more are refused at the upgrade with 429. */
   readonly maxConnectionsPerUser: number;
+  /** Seconds a connection counts as present after its last frame (docs/protocol.md#presence). */
+  readonly presenceTimeoutSeconds: number;
   /**
    * True when the stage must name its AWS account and region (context `<stage>Account`, `<stage>Region`,
    * e.g. `-c prodAccount=123456789012 -c prodRegion=eu-west-1`, or set once in cdk.json), so that it
@@ -50,6 +55,7 @@ const stages: Record<string, StageConfig> = {
     corsOrigins: LOCAL_WEB_ORIGINS,
     abuseLimits: DEFAULT_ABUSE_LIMITS,
     maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
+    presenceTimeoutSeconds: DEFAULT_PRESENCE_TIMEOUT_SECONDS,
     pinned: false,
   },
   prod: {
@@ -64,6 +70,7 @@ const stages: Record<string, StageConfig> = {
     corsOrigins: [],
     abuseLimits: DEFAULT_ABUSE_LIMITS,
     maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
+    presenceTimeoutSeconds: DEFAULT_PRESENCE_TIMEOUT_SECONDS,
     pinned: true,
   },
 };

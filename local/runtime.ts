@@ -164,6 +164,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             ...Object.values(RATE_LIMIT_ENV),
             ...Object.values(ABUSE_LIMIT_ENV),
             'MAX_CONNECTIONS_PER_USER',
+            'PRESENCE_TIMEOUT_SECONDS',
           ].flatMap((name) => {
             const value = process.env[name];
             return value ? [[name, value]] : [];

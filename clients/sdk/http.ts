@@ -1,5 +1,6 @@
 import { ChatApiError } from './errors.js';
 import type {
+  Block,
   ChangesPage,
   Conversation,
   ConversationDetail,
@@ -15,6 +16,7 @@ import type {
   PublicProfile,
   Session,
   User,
+  UserProfile,
 } from './types.js';
 
 export interface HttpOptions {
@@ -123,7 +125,8 @@ export class ChatHttp {
     this.request<User>('PATCH', '/me', { body: input });
   deleteMe = () => this.request<Operation>('DELETE', '/me');
   operation = (operationId: string) => this.request<Operation>('GET', `/operations/${enc(operationId)}`);
-  user = (userId: string) => this.request<PublicProfile>('GET', `/users/${enc(userId)}`);
+  /** A profile; `presence` only for friends and group co-members. */
+  user = (userId: string) => this.request<UserProfile>('GET', `/users/${enc(userId)}`);
   searchUsers = (q: string, limit?: number) =>
     this.request<{ items: PublicProfile[] }>('GET', '/users', { query: { q, limit } }).then((r) => r.items);
 
@@ -149,6 +152,15 @@ export class ChatHttp {
   /** Every friend, page after page. */
   friends = () => allPages(this.friendsPage);
   removeFriend = (userId: string) => this.request<undefined>('DELETE', `/friends/${enc(userId)}`);
+
+  /** Blocks a user: ends a friendship and pending requests with them; they cannot befriend you. */
+  block = (userId: string) => this.request<undefined>('POST', `/blocks/${enc(userId)}`);
+  unblock = (userId: string) => this.request<undefined>('DELETE', `/blocks/${enc(userId)}`);
+  /** One page of the users you block, most recent first. */
+  blocksPage = (page: PageRequest = {}) =>
+    this.request<Page<Block>>('GET', '/blocks', { query: { ...page } });
+  /** Every user you block (follows every page). */
+  blocks = () => allPages(this.blocksPage);
 
   /** One page of conversations, most recent activity first (limit 1-200, default 100). */
   conversationsPage = (page: PageRequest = {}) =>

@@ -13,6 +13,7 @@ import type {
   Message,
   MessageDeletedEvent,
   MessageEditedEvent,
+  PresenceEvent,
   ReactionEvent,
   ReadEvent,
   ServerFrame,
@@ -75,6 +76,8 @@ export interface SessionEvents extends Record<string, unknown> {
   changed: Message;
   read: ReadEvent;
   typing: TypingEvent;
+  /** A friend came online or went offline; keep the highest `version` per user. */
+  presence: PresenceEvent;
   friendRequest: FriendRequestEvent;
   friendAccepted: FriendAcceptedEvent;
   conversationCreated: ConversationCreatedEvent;

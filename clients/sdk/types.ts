@@ -16,6 +16,9 @@ export type Operation = z.output<typeof objects.operation>;
 export type Session = z.output<typeof objects.session>;
 export type Friend = z.output<typeof objects.friend>;
 export type FriendAccepted = z.output<typeof objects.friendAccepted>;
+export type Presence = z.output<typeof objects.presence>;
+export type UserProfile = z.output<typeof objects.userProfile>;
+export type Block = z.output<typeof objects.block>;
 export type Health = z.output<typeof objects.health>;
 /** One page of a paginated list; pass `nextCursor` back for the next one (null on the last page). */
 export type Page<T> = { items: T[]; nextCursor: string | null };
@@ -34,6 +37,7 @@ export type ReplyPreview = z.output<typeof objects.replyPreview>;
 export type ChangesPage = z.output<typeof objects.changesPage>;
 export type HistoryPage = z.output<typeof objects.historyPage>;
 export type TypingEvent = z.output<typeof events.typingEvent>;
+export type PresenceEvent = z.output<typeof events.presenceEvent>;
 export type FriendRequestEvent = z.output<typeof events.friendRequestEvent>;
 export type FriendAcceptedEvent = z.output<typeof events.friendAcceptedEvent>;
 export type ConversationCreatedEvent = z.output<typeof events.conversationCreatedEvent>;

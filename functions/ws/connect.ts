@@ -1,11 +1,13 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { presenceChanged } from '#shared/domain/presence.js';
 import { openConnection } from '#shared/domain/sessions.js';
 import { logger } from '#shared/logger.js';
 import type { WsEvent } from '#shared/ws/handler.js';
 
 /**
  * Records the authenticated connection; the authorizer already refused bad tokens with 401. A user at
- * the per-user connection cap is refused with 429 (the upgrade fails; docs/sessions.md).
+ * the per-user connection cap is refused with 429 (the upgrade fails; docs/sessions.md). Presence is
+ * reconciled once the connection is recorded.
  */
 export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
   const auth = event.requestContext.authorizer;
@@ -27,5 +29,7 @@ export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> 
     logger.warn('connect failed', { connectionId, error: error as Error });
     return { statusCode: 503 };
   }
+  // The first open connection brings the user online for their friends (never fails the connect).
+  await presenceChanged(userId);
   return { statusCode: 200 };
 };

@@ -1,12 +1,17 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { deleteConnection } from '#shared/data/connections-repo.js';
+import { presenceChanged } from '#shared/domain/presence.js';
 import { logger } from '#shared/logger.js';
 import type { WsEvent } from '#shared/ws/handler.js';
 
-/** Forgets the connection. If this fails, the TTL and the GoneException path clean up later. */
+/**
+ * Forgets the connection and reconciles presence (the last connection closing takes the user offline).
+ * If this fails, the TTL, the presence lease and the GoneException path clean up later.
+ */
 export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
   try {
-    await deleteConnection(event.requestContext.connectionId);
+    const closed = await deleteConnection(event.requestContext.connectionId);
+    if (closed) await presenceChanged(closed.userId, new Date().toISOString());
   } catch (error) {
     logger.warn('disconnect cleanup failed', { error: error as Error });
   }

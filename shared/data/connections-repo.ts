@@ -1,7 +1,8 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
 import { EXPIRING_CONNECTIONS_INDEX } from '../config/table-names.js';
+import { batchGetAll } from './batch-get.js';
 import { cancellationReasons } from './transactions.js';
 
 /** API Gateway closes a WebSocket after at most two hours; no connection item outlives that. */
@@ -17,6 +18,26 @@ export function maxConnectionsPerUser(env: NodeJS.ProcessEnv = process.env): num
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 1000)
     throw new Error(`MAX_CONNECTIONS_PER_USER must be an integer in 1-1000, got "${raw}"`);
+  return n;
+}
+
+/**
+ * How long a connection counts as present after its last sign of life (connect or any frame), in
+ * seconds. API Gateway closes a WebSocket idle for 10 minutes, and live clients ping every 5 (the SDK),
+ * so 11 minutes never marks a live client offline, while a client whose `$disconnect` was lost (a crash,
+ * a dead network) shows offline at most this long after its last frame.
+ */
+export const DEFAULT_PRESENCE_TIMEOUT_SECONDS = 11 * 60;
+
+/** The presence lease from the environment (`PRESENCE_TIMEOUT_SECONDS`, set per stage); 2-7200 s. */
+export function presenceTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PRESENCE_TIMEOUT_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_PRESENCE_TIMEOUT_SECONDS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 2 || n > CONNECTION_TTL_SECONDS)
+    throw new Error(
+      `PRESENCE_TIMEOUT_SECONDS must be an integer in 2-${CONNECTION_TTL_SECONDS}, got "${raw}"`,
+    );
   return n;
 }
 
@@ -45,6 +66,10 @@ interface SlotItem {
   connectedAt: string;
   tokenId?: string;
   expiresAt: number;
+  /** Presence lease, epoch seconds: the last sign of life plus the presence timeout. */
+  aliveUntil?: number;
+  /** The last sign of life (connect or a frame that renewed the lease), ISO-8601. */
+  lastActiveAt?: string;
 }
 
 interface Deps {
@@ -71,6 +96,7 @@ export function expiryShardOf(connectionId: string): string {
   for (let i = 0; i < connectionId.length; i++) h = (h * 31 + connectionId.charCodeAt(i)) >>> 0;
   return String(h % EXPIRY_SHARDS);
 }
+const presenceKey = (userId: string) => ({ pk: `${USER_PREFIX}${userId}`, sk: 'PRESENCE' });
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** Users whose connections are read at once by a fan-out. */
 const LIST_CONCURRENCY = 16;
@@ -90,6 +116,7 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
   const lifetimeEnd = Math.floor(Date.parse(record.connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
   const expiresAt = Math.min(record.expiresAt ?? lifetimeEnd, lifetimeEnd);
   const { connectionId, userId, connectedAt, tokenId } = record;
+  const timeout = presenceTimeoutSeconds();
   for (let attempt = 0; attempt < 8; attempt++) {
     // Lost a race for a slot: another connect of the same user took it. Jitter, then look again.
     if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
@@ -108,7 +135,16 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
             {
               Put: {
                 TableName: tableName,
-                Item: { ...slotKey(userId, slot), userId, connectionId, connectedAt, tokenId, expiresAt },
+                Item: {
+                  ...slotKey(userId, slot),
+                  userId,
+                  connectionId,
+                  connectedAt,
+                  tokenId,
+                  expiresAt,
+                  aliveUntil: now + timeout,
+                  lastActiveAt: new Date(now * 1000).toISOString(),
+                },
                 ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
                 ExpressionAttributeValues: { ':now': now },
               },
@@ -265,4 +301,173 @@ export async function listEndedConnections(
     expiresAt: c.expiresAt,
     ...(typeof c.tokenExpiresAt === 'number' ? { tokenExpiresAt: c.tokenExpiresAt } : {}),
   }));
+}
+
+/** A connection counts for presence while its session and its presence lease both run. */
+const present = (s: SlotItem, now: number) => s.expiresAt > now && (s.aliveUntil ?? s.expiresAt) > now;
+
+export type PresenceStatus = 'online' | 'offline';
+
+/** The stored presence of a user: `USER#<id>` / `PRESENCE`, changed only by `reconcilePresence`. */
+export interface PresenceItem {
+  status: PresenceStatus;
+  /** Advances with every change; orders `presence` events. */
+  version: number;
+  /** When the user was last online (set when going offline), ISO-8601. */
+  lastSeenAt?: string;
+}
+
+/** A user's presence as computed now from the connections' leases. */
+export interface PresenceNow {
+  status: PresenceStatus;
+  /** When last online; null when never seen (and always null while online). */
+  lastSeenAt: string | null;
+  version: number;
+}
+
+const latest = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? a : a > b ? a : b);
+
+function presenceFrom(slots: SlotItem[], item: PresenceItem | undefined, now: number): PresenceNow {
+  if (slots.some((s) => present(s, now)))
+    return { status: 'online', lastSeenAt: null, version: item?.version ?? 0 };
+  // Expired entries linger until the TTL deletes them: their last sign of life may be newer.
+  const lastActive = slots.map((s) => s.lastActiveAt).reduce(latest, undefined);
+  return {
+    status: 'offline',
+    lastSeenAt: latest(item?.lastSeenAt, lastActive) ?? null,
+    version: item?.version ?? 0,
+  };
+}
+
+async function getPresenceItem(client: DocClient, tableName: string, userId: string) {
+  const res = await client.send(
+    new GetCommand({ TableName: tableName, Key: presenceKey(userId), ConsistentRead: true }),
+  );
+  return res.Item as PresenceItem | undefined;
+}
+
+/** The presence of many users now, from their connections' leases (one Query and one read each). */
+export async function readPresence(
+  userIds: readonly string[],
+  deps: Deps = {},
+): Promise<Map<string, PresenceNow>> {
+  const { client = defaultClient, tableName = config().tables.connections } = deps;
+  const users = [...new Set(userIds)];
+  const items = new Map(
+    (
+      await batchGetAll<PresenceItem & { pk: string }>(
+        client,
+        tableName,
+        users.map((u) => presenceKey(u)),
+      )
+    ).map((item) => [item.pk.slice(USER_PREFIX.length), item]),
+  );
+  const out = new Map<string, PresenceNow>();
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const userId = users[next++] as string;
+      const slots = await querySlots(client, tableName, userId);
+      out.set(userId, presenceFrom(slots, items.get(userId), nowSeconds()));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, users.length) }, worker));
+  return out;
+}
+
+/** A change of the stored presence that this call made. */
+export interface PresenceTransition {
+  status: PresenceStatus;
+  version: number;
+  lastSeenAt: string | null;
+}
+
+/**
+ * Brings the stored presence in line with the user's connections, and returns the changes this call
+ * made (usually none; one when the first connection opened or the last one closed or expired). Each
+ * change is a conditional write on the version read, and after a change the connections are read
+ * again: so when connects and disconnects of one user race, the last of them always leaves the stored
+ * status right, and only the calls that change it report (no event per connection of a busy user).
+ * `seenAt`: when a connection that just closed was last alive (the disconnect's time).
+ * Connects and disconnects themselves never write this item, so they never contend on it.
+ */
+export async function reconcilePresence(
+  userId: string,
+  options: { seenAt?: string } = {},
+  deps: Deps = {},
+): Promise<PresenceTransition[]> {
+  const { client = defaultClient, tableName = config().tables.connections } = deps;
+  const changes: PresenceTransition[] = [];
+  for (let round = 0; round < 6; round++) {
+    const item = await getPresenceItem(client, tableName, userId);
+    const now = presenceFrom(await querySlots(client, tableName, userId), item, nowSeconds());
+    const stored = item?.status ?? 'offline';
+    if (now.status === stored) return changes;
+    const version = (item?.version ?? 0) + 1;
+    // Going offline: last seen when the last connection closed (`seenAt`) or last showed life.
+    const lastSeenAt =
+      now.status === 'offline'
+        ? (latest(options.seenAt, now.lastSeenAt ?? undefined) ?? new Date().toISOString())
+        : (item?.lastSeenAt ?? null);
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: presenceKey(userId),
+          UpdateExpression: 'SET #status = :status, version = :version, lastSeenAt = :seen',
+          ConditionExpression: item ? 'version = :read' : 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': now.status,
+            ':version': version,
+            ':seen': lastSeenAt,
+            ...(item ? { ':read': item.version } : {}),
+          },
+        }),
+      );
+      changes.push({ status: now.status, version, lastSeenAt: now.status === 'online' ? null : lastSeenAt });
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+  return changes;
+}
+
+/**
+ * Renews a connection's presence lease (its slot entry) after a sign of life. Returns true when the
+ * lease had already run out, i.e. the user may have been shown offline and presence must be
+ * reconciled. A connection not (or no longer) recorded is left alone.
+ */
+export async function renewPresenceLease(
+  connectionId: string,
+  deps: Deps = {},
+): Promise<{ userId: string; wasExpired: boolean } | undefined> {
+  const { client = defaultClient, tableName = config().tables.connections } = deps;
+  const meta = await client.send(
+    new GetCommand({ TableName: tableName, Key: metaKey(connectionId), ConsistentRead: true }),
+  );
+  const record = meta.Item as { userId: string; slot?: number } | undefined;
+  if (!record || record.slot === undefined) return undefined;
+  const now = nowSeconds();
+  try {
+    const res = await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: slotKey(record.userId, record.slot),
+        UpdateExpression: 'SET aliveUntil = :alive, lastActiveAt = :at',
+        ConditionExpression: 'connectionId = :c',
+        ExpressionAttributeValues: {
+          ':alive': now + presenceTimeoutSeconds(),
+          ':at': new Date(now * 1000).toISOString(),
+          ':c': connectionId,
+        },
+        ReturnValues: 'UPDATED_OLD',
+      }),
+    );
+    const before = res.Attributes?.aliveUntil as number | undefined;
+    return { userId: record.userId, wasExpired: before !== undefined && before <= now };
+  } catch (err) {
+    if ((err as Error).name === 'ConditionalCheckFailedException') return undefined;
+    throw err;
+  }
 }

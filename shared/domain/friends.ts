@@ -16,6 +16,7 @@ import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } fro
 import { withRetry } from '../retry.js';
 import { directConversationId, newId } from './ids.js';
 import { type Page, type PageQuery, paginate } from './pagination.js';
+import { type Presence, presenceOf } from './presence.js';
 import { notifyUsers } from './push.js';
 import { limitPendingFriendRequests } from './spam-limits.js';
 import { type PublicProfile, toPublicProfile } from './users.js';
@@ -185,6 +186,7 @@ export interface Friend {
   user: PublicProfile;
   conversationId: string;
   since: string;
+  presence: Presence;
 }
 
 /** Oldest friendship first; the friend's id breaks ties. */
@@ -194,19 +196,21 @@ const bySince = {
 } as const;
 
 /**
- * One page of the caller's friends with their direct conversations, oldest friendship first, read from
- * base tables. Friends whose account is closing or gone are left out.
+ * One page of the caller's friends with their direct conversations and presence, oldest friendship
+ * first, read from base tables. Friends whose account is closing or gone are left out.
  */
 export async function listFriends(me: string, query: PageQuery): Promise<Page<Friend>> {
   const rows = await listFriendships(me);
   const users = new Map((await getUsers(rows.map((r) => r.friendId))).map((u) => [u.userId, u]));
   const active = rows.filter((row) => users.get(row.friendId)?.status === 'active');
   const page = paginate(active, bySince, query);
+  const presence = await presenceOf(page.items.map((row) => row.friendId));
   return {
     items: page.items.map((row) => ({
       user: toPublicProfile(users.get(row.friendId) as NonNullable<ReturnType<typeof users.get>>),
       conversationId: row.conversationId,
       since: row.since,
+      presence: presence.get(row.friendId) ?? { status: 'offline', lastSeenAt: null },
     })),
     nextCursor: page.nextCursor,
   };

@@ -118,6 +118,21 @@ export const typingEvent = z
   .object({ type: z.literal('typing'), conversationId: opaqueId, userId: opaqueId })
   .meta({ id: 'TypingEvent', description: 'Another member is typing (not stored)' });
 
+export const presenceEvent = z
+  .object({
+    type: z.literal('presence'),
+    userId: opaqueId,
+    status: z.enum(['online', 'offline']),
+    lastSeenAt: z.string().nullable().meta({ description: 'When last online (offline only), ISO-8601' }),
+    version: z.number().int().min(1).meta({
+      description: 'Advances with each change of this user: keep the highest, ignore older ones',
+    }),
+  })
+  .meta({
+    id: 'PresenceEvent',
+    description: "A friend's first connection opened (online) or last one closed or expired (offline)",
+  });
+
 export const friendRequestEvent = z
   .object({ type: z.literal('friendRequest'), request: friendRequest })
   .meta({ id: 'FriendRequestEvent' });
@@ -175,6 +190,7 @@ export const serverFrame = z.discriminatedUnion('type', [
   reactionEvent,
   readEvent,
   typingEvent,
+  presenceEvent,
   friendRequestEvent,
   friendAcceptedEvent,
   conversationCreatedEvent,

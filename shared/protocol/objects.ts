@@ -31,6 +31,27 @@ export const publicProfile = z
   })
   .meta({ id: 'PublicProfile' });
 
+/** Presence of a user (docs/protocol.md#presence); shown to friends and group co-members only. */
+export const presence = z
+  .object({
+    status: z.enum(['online', 'offline']).meta({
+      description: 'online: at least one open connection that showed life within the presence timeout',
+    }),
+    lastSeenAt: timestamp.nullable().meta({
+      description: 'When last online; null while online or when never seen',
+    }),
+  })
+  .meta({ id: 'Presence' });
+
+/** `GET /users/{userId}`: the public profile, with presence when the caller may see it. */
+export const userProfile = publicProfile
+  .extend({
+    presence: presence
+      .optional()
+      .meta({ description: 'Only for friends and group co-members, and yourself' }),
+  })
+  .meta({ id: 'UserProfile' });
+
 export const friendRequest = z
   .object({
     requestId: opaqueId,
@@ -150,8 +171,12 @@ export const friendAccepted = z
   .meta({ id: 'FriendAccepted' });
 
 export const friend = z
-  .object({ user: publicProfile, conversationId: opaqueId, since: timestamp })
+  .object({ user: publicProfile, conversationId: opaqueId, since: timestamp, presence })
   .meta({ id: 'Friend' });
+
+export const block = z
+  .object({ user: publicProfile, since: timestamp.meta({ description: 'When you blocked them' }) })
+  .meta({ id: 'Block' });
 
 const dependencyStatus = z.enum(['ok', 'unavailable']);
 
@@ -175,6 +200,7 @@ export const page = <S extends z.ZodType>(item: S) =>
   });
 
 export const friendsPage = page(friend).meta({ id: 'FriendsPage' });
+export const blocksPage = page(block).meta({ id: 'BlocksPage' });
 export const conversationsPage = page(conversation).meta({ id: 'ConversationsPage' });
 
 /** Every error code the API reports, by HTTP status (see docs/protocol.md for what a client does). */

@@ -22,6 +22,7 @@ import {
 } from '../domain/schemas.js';
 import { messagesSearchQuery, usersSearchQuery } from '../search/schemas.js';
 import {
+  blocksPage,
   changesPage,
   conversation,
   conversationDetail,
@@ -37,10 +38,11 @@ import {
   publicProfile,
   session,
   user,
+  userProfile,
 } from './objects.js';
 
 /** The contract's version; bump it with any change to the published documents. */
-export const API_VERSION = '1.2.0';
+export const API_VERSION = '1.3.0';
 
 const json = (schema: z.ZodType, description: string) => ({
   description,
@@ -115,9 +117,9 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
     responses: { '200': json(operation, 'The operation'), ...errors(401, 404) },
   },
   'GET /users/{userId}': {
-    summary: 'A public profile',
+    summary: 'A public profile; with presence for friends and group co-members',
     requestParams: { path: path('userId') },
-    responses: { '200': json(publicProfile, 'The profile'), ...errors(401, 404) },
+    responses: { '200': json(userProfile, 'The profile'), ...errors(401, 404) },
   },
   'GET /users': {
     summary: 'Search users by username or display name (eventually consistent)',
@@ -130,7 +132,7 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
     responses: {
       '201': json(friendRequest, 'Request sent'),
       '200': json(friendAccepted.extend({ status: z.literal('accepted') }), 'Their request was accepted'),
-      ...errors(400, 401, 404, 409),
+      ...errors(400, 401, 403, 404, 409),
     },
   },
   'GET /friend-requests': {
@@ -160,6 +162,21 @@ export const httpOperations: Record<string, ZodOpenApiOperationObject> = {
   },
   'DELETE /friends/{userId}': {
     summary: 'Unfriend, both ways; the direct conversation keeps its history',
+    requestParams: { path: path('userId') },
+    responses: { '204': noContent, ...errors(401, 404) },
+  },
+  'GET /blocks': {
+    summary: 'The users you block, most recent first, a page at a time',
+    requestParams: { query: pageQuery },
+    responses: { '200': json(blocksPage, 'A page of blocked users'), ...errors(400, 401) },
+  },
+  'POST /blocks/{userId}': {
+    summary: 'Block a user: ends a friendship and pending requests with them in one step; repeatable',
+    requestParams: { path: path('userId') },
+    responses: { '204': noContent, ...errors(400, 401, 404) },
+  },
+  'DELETE /blocks/{userId}': {
+    summary: 'Unblock a user (the friendship is not restored)',
     requestParams: { path: path('userId') },
     responses: { '204': noContent, ...errors(401, 404) },
   },

@@ -134,6 +134,9 @@ export async function ensureIndices(client: SearchClient = searchClient()): Prom
   for (const index of Object.keys(aliases) as SearchIndex[]) {
     const exists = await client.indices.existsAlias({ name: aliases[index] });
     if (exists.body) {
+      // The usual case: the alias already points at this version's index.
+      const current = await client.indices.existsAlias({ name: aliases[index], index: physicalIndex(index) });
+      if (current.body) continue;
       const migrated = await migrateAlias(
         client,
         aliases[index],
@@ -168,7 +171,9 @@ export async function ensureIndices(client: SearchClient = searchClient()): Prom
  * index, and the copy cannot bring back anything older (a newer document or a delete's tombstone wins
  * over the copied version; such conflicts are skipped). Until the copy ends, searches miss documents
  * not yet copied (search is eventually consistent; the scheduled reconciler repairs anything missed).
- * An interrupted copy resumes on the next call: the old index is dropped only once copied.
+ * The old index is dropped only once copied; a copy interrupted after the swap is finished by the
+ * next call of this function, or else by the reconciler, which restores missing documents from the
+ * tables.
  * Concurrent calls may both copy (harmless: same versions). True when an older index was found.
  */
 export async function migrateAlias(

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import { renewPresence } from '../domain/presence.js';
 import { pushToConnections } from '../domain/push.js';
 import { InvalidRequestError, PayloadTooLargeError, toAppError, UnauthorizedError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -84,6 +85,8 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, o
       await endSession(connectionId, ended);
       return { statusCode: 200 };
     }
+    // Any frame is a sign of life: it renews the connection's presence lease (rarely a write).
+    await renewPresence(connectionId);
     const frame = parseFrame(event.body);
     const reply = async (answer: WsReply) => {
       await pushToConnections([connectionId], withId(answer));
