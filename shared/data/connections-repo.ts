@@ -176,10 +176,14 @@ export async function saveConnection(record: NewConnection, deps: Deps = {}): Pr
   return { ok: false, reason: 'limit' };
 }
 
-/** Removes a connection from both places; a connection already gone is not an error. */
+/**
+ * Removes a connection from both places; a connection already gone is not an error. With
+ * `connectedBefore` (epoch ms), a connection recorded at or after that time is kept (undefined).
+ */
 export async function deleteConnection(
   connectionId: string,
   deps: Deps = {},
+  options: { connectedBefore?: number } = {},
 ): Promise<ConnectionRecord | undefined> {
   const { client = defaultClient, tableName = config().tables.connections } = deps;
   const meta = await client.send(
@@ -187,6 +191,8 @@ export async function deleteConnection(
   );
   const record = meta.Item as (ConnectionRecord & { slot?: number }) | undefined;
   if (!record) return undefined;
+  if (options.connectedBefore !== undefined && Date.parse(record.connectedAt) >= options.connectedBefore)
+    return undefined;
   const deleteMeta = { Delete: { TableName: tableName, Key: metaKey(connectionId) } };
   try {
     await client.send(

@@ -11,6 +11,12 @@ import { emitMetrics } from '../metrics.js';
 /** Posts in flight at once per fan-out: enough to hide latency, few enough not to hit API limits. */
 export const PUSH_CONCURRENCY = 16;
 
+/**
+ * How young a Gone connection may be and still be kept: API Gateway's WebSocket integrations time out
+ * after 29 s, so no `$connect` runs longer than 30 s.
+ */
+export const CONNECT_GRACE_MS = 30_000;
+
 export interface PushResult {
   delivered: number;
   gone: number;
@@ -52,8 +58,10 @@ export async function pushFrames(deliveries: readonly Delivery[]): Promise<PushR
         if (err instanceof GoneException) {
           result.gone++;
           gone.add(connectionId);
-          await deleteConnection(connectionId).catch((e) =>
-            logger.warn('stale connection cleanup failed', { e }),
+          // A connection still inside its `$connect` is Gone to posts as well: keep one that young,
+          // or a push racing a connect (a friend's presence) would forget a connection about to open.
+          await deleteConnection(connectionId, {}, { connectedBefore: Date.now() - CONNECT_GRACE_MS }).catch(
+            (e) => logger.warn('stale connection cleanup failed', { e }),
           );
         } else {
           result.failed++;

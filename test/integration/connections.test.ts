@@ -5,7 +5,7 @@ import {
   maxConnectionsPerUser,
   saveConnection,
 } from '#shared/data/connections-repo.js';
-import { pushToUsers } from '#shared/domain/push.js';
+import { CONNECT_GRACE_MS, pushToUsers } from '#shared/domain/push.js';
 import { handler as connect } from '../../functions/ws/connect.js';
 import { handler as disconnect } from '../../functions/ws/disconnect.js';
 import { scanAll, unique } from '../support/tables.js';
@@ -31,7 +31,7 @@ describe('WebSocket connection records', () => {
     expect(conn?.connectionId).toBe(connectionId);
     const items = await scanAll('connections');
     const meta = items.find((i) => i.connectionId === connectionId);
-    const slots = items.filter((i) => i.pk === `USER#${userId}`);
+    const slots = items.filter((i) => i.pk === `USER#${userId}` && i.sk.startsWith('SLOT#'));
     expect(meta).toMatchObject({ userId });
     expect(slots.map((s) => s.connectionId)).toEqual([connectionId]);
     const horizon = Math.ceil(Date.now() / 1000) + CONNECTION_TTL_SECONDS;
@@ -43,7 +43,10 @@ describe('WebSocket connection records', () => {
     expect(await listUserConnections(userId)).toEqual([]);
     const after = await scanAll('connections');
     expect(after.filter((i) => i.connectionId === connectionId)).toEqual([]);
-    expect(after.filter((i) => i.pk === `USER#${userId}`)).toEqual([]);
+    // What stays of the user is their presence: offline, last seen at the disconnect.
+    expect(after.filter((i) => i.pk === `USER#${userId}`)).toEqual([
+      expect.objectContaining({ sk: 'PRESENCE', status: 'offline', lastSeenAt: expect.any(String) }),
+    ]);
   });
 
   it('caps one user at MAX_CONNECTIONS_PER_USER live connections, each in its own small item', async () => {
@@ -103,10 +106,19 @@ describe('WebSocket connection records', () => {
     await saveConnection({
       connectionId: `${unique('gone')}=`,
       userId,
-      connectedAt: new Date().toISOString(),
+      connectedAt: new Date(Date.now() - CONNECT_GRACE_MS - 1_000).toISOString(),
     });
     const result = await pushToUsers([userId], { type: 'test' });
     expect(result).toEqual({ delivered: 0, gone: 1, failed: 0 });
     expect(await listUserConnections(userId)).toEqual([]);
+  });
+
+  it('keeps a connection that is gone to a push while it may still be inside its $connect', async () => {
+    // A friend's presence event races the connect: @connections answers 410 until the socket opens.
+    const userId = unique('user');
+    const connectionId = `${unique('young')}=`;
+    await saveConnection({ connectionId, userId, connectedAt: new Date().toISOString() });
+    expect(await pushToUsers([userId], { type: 'test' })).toEqual({ delivered: 0, gone: 1, failed: 0 });
+    expect((await listUserConnections(userId)).map((c) => c.connectionId)).toEqual([connectionId]);
   });
 });
