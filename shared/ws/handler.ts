@@ -85,19 +85,24 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, o
       await endSession(connectionId, ended);
       return { statusCode: 200 };
     }
-    // Any frame is a sign of life: it renews the connection's presence lease (rarely a write).
-    await renewPresence(connectionId);
-    const frame = parseFrame(event.body);
-    const reply = async (answer: WsReply) => {
-      await pushToConnections([connectionId], withId(answer));
-    };
-    const answer = await run({ event, connectionId, userId, frame, clientRequestId, reply });
-    if (!answer) return { statusCode: 200 };
-    if (options.oneWay) {
-      await reply(answer);
-      return { statusCode: 200 };
+    // Any frame is a sign of life: it renews the connection's presence lease (rarely a write), beside
+    // the frame's own work rather than before it; awaited before returning, as Lambda freezes after.
+    const renewed = renewPresence(connectionId);
+    try {
+      const frame = parseFrame(event.body);
+      const reply = async (answer: WsReply) => {
+        await pushToConnections([connectionId], withId(answer));
+      };
+      const answer = await run({ event, connectionId, userId, frame, clientRequestId, reply });
+      if (!answer) return { statusCode: 200 };
+      if (options.oneWay) {
+        await reply(answer);
+        return { statusCode: 200 };
+      }
+      return { statusCode: 200, body: JSON.stringify(withId(answer)) };
+    } finally {
+      await renewed;
     }
-    return { statusCode: 200, body: JSON.stringify(withId(answer)) };
   };
   return middy<WsEvent, APIGatewayProxyResultV2, Error, Context>(core)
     .before(async ({ event }) => {
