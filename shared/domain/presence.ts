@@ -69,12 +69,13 @@ export async function presenceOf(userIds: readonly string[]): Promise<Map<string
 }
 
 /**
- * Whether `viewer` may see `userId`'s presence: themselves, a friend, or a member of a group they
- * both belong to, and no block between them either way. A direct conversation alone does not count:
+ * Whether `viewer` may see `userId`'s presence: a friend, or a member of a group they both belong
+ * to, and no block between them either way. A direct conversation alone does not count:
  * it outlives the friendship.
  */
 export async function maySeePresence(viewer: string, userId: string): Promise<boolean> {
-  if (viewer === userId) return true;
+  // Not shown on your own profile: clients know whether they are connected.
+  if (viewer === userId) return false;
   if (await getFriendship(viewer, userId)) return true;
   const [mine, theirs] = await Promise.all([listUserConversations(viewer), listUserConversations(userId)]);
   const myGroups = new Set(mine.filter((c) => c.type === 'group').map((c) => c.conversationId));

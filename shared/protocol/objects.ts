@@ -48,7 +48,7 @@ export const userProfile = publicProfile
   .extend({
     presence: presence
       .optional()
-      .meta({ description: 'Only for friends and group co-members, and yourself' }),
+      .meta({ description: 'Only for friends and group co-members' }),
   })
   .meta({ id: 'UserProfile' });
 
