@@ -11,7 +11,10 @@ import type { WsEvent } from '#shared/ws/handler.js';
 export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
   try {
     const closed = await deleteConnection(event.requestContext.connectionId);
-    if (closed) await presenceChanged(closed.userId, new Date().toISOString());
+    // A connection the server closed (logout, expiry, account deletion) was forgotten before this
+    // ran: its user comes from the authorizer's context then.
+    const userId = closed?.userId ?? event.requestContext.authorizer?.userId;
+    if (userId) await presenceChanged(userId, new Date().toISOString());
   } catch (error) {
     logger.warn('disconnect cleanup failed', { error: error as Error });
   }

@@ -95,6 +95,16 @@ describe('presence', () => {
     expect((await friendEntry(a, b.userId)).presence.status).toBe('offline');
   });
 
+  it('goes offline when the server closes the last connection (logout)', async () => {
+    const [a, b] = await Promise.all([signUp('po'), signUp('pp')]);
+    await befriend(a, b);
+    const watcher = await connect(a.token);
+    await connect(b.token);
+    expect(await presenceOf(watcher, b.userId)).toMatchObject({ status: 'online' });
+    expect((await api('/auth/logout', { method: 'POST', token: b.token })).status).toBe(204);
+    expect(await presenceOf(watcher, b.userId)).toMatchObject({ status: 'offline' });
+  });
+
   it('shows presence to friends and group co-members only, never across a block', async () => {
     const [a, b, c, stranger] = await Promise.all([signUp('pv'), signUp('pw'), signUp('px'), signUp('py')]);
     await group(a, [b, c]);
