@@ -56,6 +56,8 @@ export const NESTED_STACKS = {
   sagas: 'SagasStack',
   /** The HTTP API and its routes. */
   http: 'HttpStack',
+  /** The functions behind the HTTP routes (one per route), apart from the API to keep each stack small. */
+  httpFunctions: 'HttpFunctionsStack',
   /** Alarms, their topic, the dashboard and the API access logs. */
   monitoring: 'MonitoringStack',
 } as const;
@@ -71,6 +73,7 @@ export class ChatStack extends Stack {
     const realtimeStack = nested('realtime');
     const sagasStack = nested('sagas');
     const httpStack = nested('http');
+    const httpFunctionsStack = nested('httpFunctions');
     const monitoringStack = nested('monitoring');
     const tables = new ChatTables(dataStack, 'Tables', stage);
 
@@ -201,7 +204,7 @@ export class ChatStack extends Stack {
     };
     for (const spec of httpRoutes) {
       const mutating = /^(POST|PATCH|PUT|DELETE) /.test(spec.route);
-      const fn = makeFunction(httpStack, functionId('Http', spec.entry), {
+      const fn = makeFunction(httpFunctionsStack, functionId('Http', spec.entry), {
         ...spec,
         tables: mutating ? { idempotency: 'readWrite', ...spec.tables } : spec.tables,
       });
