@@ -46,9 +46,7 @@ export const presence = z
 /** `GET /users/{userId}`: the public profile, with presence when the caller may see it. */
 export const userProfile = publicProfile
   .extend({
-    presence: presence
-      .optional()
-      .meta({ description: 'Only for friends and group co-members' }),
+    presence: presence.optional().meta({ description: 'Only for friends and group co-members' }),
   })
   .meta({ id: 'UserProfile' });
 
