@@ -10,6 +10,7 @@ import type { CfnTemplate } from '#infra/synth.js';
 import { LocalLambdas } from '#local/lambdas.js';
 import { cachedTemplate } from '#local/template-cache.js';
 import { readTopology } from '#local/topology.js';
+import { listConnectionsOfUsers } from '#shared/data/connections-repo.js';
 import { ChatSocket } from './lib/chat-socket.js';
 import { type BenchUser, befriend, makeGroup, register } from './lib/chat-users.js';
 import { accessLogLineBytes, CostMeter } from './lib/cost-meter.js';
@@ -133,7 +134,7 @@ await benchMain('cost', async (runtime) => {
       await received.wait(60_000);
       return 2 * each;
     });
-    await Promise.all(sockets.map((s) => s.close()));
+    await closeAndWait(sockets, [a, b]);
   }
 
   // 2) A 10-member group, every member connected, each sending in turn (concurrently with the others).
@@ -152,7 +153,7 @@ await benchMain('cost', async (runtime) => {
       await received.wait(60_000);
       return each * GROUP_SIZE;
     });
-    await Promise.all(sockets.map((s) => s.close()));
+    await closeAndWait(sockets, members);
   }
 
   // 3) Friend requests accepted: request and accept, both users connected (they get the events).
@@ -167,7 +168,7 @@ await benchMain('cost', async (runtime) => {
       await pool(pairs, 10, ([a, b]) => befriend(http, a, b));
       return ACCEPTS;
     });
-    await Promise.all(sockets.map((s) => s.close()));
+    await closeAndWait(sockets, pairs.flat());
   }
 
   // 4) A 1,000-member group (the create-group saga), members not connected.
@@ -318,6 +319,20 @@ function expectMessages(sockets: readonly ChatSocket[], count: number) {
 }
 
 /** Waits until sagas and streams are done, so what a scenario set off is counted with it. */
+/**
+ * Closes sockets and waits until their `$disconnect`s have removed every connection of `users`, so that
+ * the next scenario is not charged for them.
+ */
+async function closeAndWait(sockets: readonly ChatSocket[], users: readonly BenchUser[]) {
+  await Promise.all(sockets.map((s) => s.close()));
+  const ids = users.map((u) => u.userId);
+  for (let waited = 0; waited < 60_000; waited += 200) {
+    if ((await listConnectionsOfUsers(ids)).length === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the closed sockets were still recorded after 60 s');
+}
+
 async function settle(runtime: InProcessRuntime) {
   await runtime.executions.drain();
   await runtime.streams.idle({ timeoutMs: 120_000 });
