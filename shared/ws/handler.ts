@@ -51,6 +51,11 @@ export function parseFrame(body: string | undefined): Record<string, unknown> {
     throw new InvalidRequestError('frame: must be a JSON object');
   }
   requireWellFormedText(value, 'frame');
+  const { requestId } = value as { requestId?: unknown };
+  if (requestId !== undefined && (typeof requestId !== 'string' || requestId.length > 128)) {
+    // Refused rather than dropped: an answer without the id the client waits on would look lost.
+    throw new InvalidRequestError('requestId: must be a string of at most 128 characters');
+  }
   return value as Record<string, unknown>;
 }
 
