@@ -1,3 +1,4 @@
+import { positive } from '../config/rate-limits.js';
 import { listConnectionsOfUsers } from '../data/connections-repo.js';
 import { type ConversationItem, getConversation } from '../data/conversations-repo.js';
 import {
@@ -59,14 +60,9 @@ export const MAX_HELD_BYTES = 256 * 1024;
 
 /** The reorder window, from this container's recent ingress latencies (see send-order.ts). */
 const orderWindow = new OrderWindow({
-  minMs: positiveEnv('SEND_ORDER_WINDOW_MIN_MS') ?? DEFAULT_ORDER_WINDOW.minMs,
-  maxMs: positiveEnv('SEND_ORDER_WINDOW_MAX_MS') ?? DEFAULT_ORDER_WINDOW.maxMs,
+  minMs: positive(process.env, 'SEND_ORDER_WINDOW_MIN_MS', DEFAULT_ORDER_WINDOW.minMs),
+  maxMs: positive(process.env, 'SEND_ORDER_WINDOW_MAX_MS', DEFAULT_ORDER_WINDOW.maxMs),
 });
-
-function positiveEnv(name: string): number | undefined {
-  const n = Number(process.env[name]);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
 
 /** The newest frame time committed per connection (this container's view, for `lateFrames`). */
 const lastFrameOf = new Map<string, number>();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SessionEndReason } from '../domain/sessions.js';
-import { conversation, errorCode, friendAccepted, friendRequest, message } from './objects.js';
+import { conversation, errorCode, friendAccepted, friendRequest, message, retryAfterMs } from './objects.js';
 
 /**
  * Every frame the server sends on the WebSocket: answers to the calling connection (`ack`, `sync`,
@@ -60,12 +60,7 @@ export const errorEvent = z
     code: errorCode,
     message: z.string(),
     clientMessageId: z.string().optional().meta({ description: 'A refused sendMessage' }),
-    retryAfterMs: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .meta({ description: 'throttled: when a retry can pass' }),
+    retryAfterMs,
     field: z.string().optional(),
     requestId,
   })

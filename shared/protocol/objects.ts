@@ -7,6 +7,13 @@ import { z } from 'zod';
  */
 const timestamp = z.string().meta({ description: 'ISO-8601 UTC timestamp', format: 'date-time' });
 const opaqueId = z.string().meta({ description: 'Opaque id; clients must not parse it' });
+/** `throttled` answers over HTTP and WebSocket alike: ms until a retry can pass. */
+export const retryAfterMs = z
+  .number()
+  .int()
+  .min(0)
+  .optional()
+  .meta({ description: 'throttled: when a retry can pass' });
 
 export const user = z
   .object({
@@ -237,12 +244,7 @@ export const errorBody = z
         message: z.string(),
         requestId: z.string(),
         field: z.string().optional().meta({ description: 'invalid_request: the offending field' }),
-        retryAfterMs: z
-          .number()
-          .int()
-          .min(0)
-          .optional()
-          .meta({ description: 'throttled: when a retry can pass' }),
+        retryAfterMs,
         currentVersion: z.number().int().optional().meta({ description: 'version_conflict' }),
         missing: z
           .array(z.string())
