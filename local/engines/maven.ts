@@ -3,7 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { cacheRoot, installOnce, withLock } from './cache.js';
 import { downloadVerified } from './download.js';
 import { findJava, type JavaInfo } from './java.js';
@@ -108,9 +108,9 @@ async function findMaven(java: JavaInfo, log: Log): Promise<string> {
       const zip = join(tmpDir, 'maven.zip');
       const path = `org/apache/maven/apache-maven/${MAVEN_VERSION}/apache-maven-${MAVEN_VERSION}-bin.zip`;
       await downloadVerified(`${CENTRAL}/${path}`, zip, { log });
-      await extractZip(zip, tmpDir, dirname(java.java));
+      await extractZip(zip, tmpDir);
       await rm(zip);
-      // `jar` and the Node fallback may not restore the executable bit.
+      // An archive may carry no Unix modes (one made on Windows): make sure mvn is executable.
       await chmod(join(tmpDir, `apache-maven-${MAVEN_VERSION}`, 'bin', 'mvn'), 0o755);
     },
     () => log(`mvn not on PATH: bootstrapping Maven ${MAVEN_VERSION} from ${CENTRAL}`),

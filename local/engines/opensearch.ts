@@ -4,7 +4,7 @@
 // writes GC logs into the shared cache.
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { installOnce, isAlive } from './cache.js';
 import { freePort } from './free-port.js';
 import { findJava } from './java.js';
@@ -24,8 +24,7 @@ export async function installOpenSearch(log: Log = stderrLog): Promise<string> {
     async (tmp) => {
       const downloads = join(tmp, 'downloads');
       await copyDependencies('opensearch', downloads, log);
-      const java = await findJava();
-      await extractZip(join(downloads, 'opensearch.zip'), tmp, dirname(java.java));
+      await extractZip(join(downloads, 'opensearch.zip'), tmp);
       const module = join(tmp, `opensearch-${VERSION}`, 'modules', 'analysis-common');
       await mkdir(module, { recursive: true });
       await rename(join(downloads, 'analysis-common.jar'), join(module, `analysis-common-${VERSION}.jar`));
