@@ -1,15 +1,16 @@
 // Engine cache: lives outside the checkout so `git clean` keeps it and several checkouts share it.
 // Every entry is built in a temp dir and renamed into place under a lock file, so a crashed or
 // concurrent fetch never leaves a half-built entry that looks complete.
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { lock } from 'proper-lockfile';
 
 const COMPLETE_MARKER = '.complete';
-// A lock older than this is considered abandoned even if its pid is alive (pid reuse, shared NFS cache).
-const STALE_LOCK_MS = 60 * 60 * 1000;
+// A held lock's mtime is refreshed every STALE_LOCK_MS / 2; one older than this was left by a crash.
+const STALE_LOCK_MS = 30_000;
 const LOCK_WAIT_MS = 30 * 60 * 1000;
+const LOCK_POLL_MS = 500;
 
 export function cacheRoot(): string {
   if (process.env.CHAT_CACHE_DIR) return process.env.CHAT_CACHE_DIR;
@@ -63,45 +64,36 @@ export async function installOnce(
   });
 }
 
-/** Cross-process mutex: an exclusively created lock file holding the owner's pid. */
+/**
+ * Cross-process mutex on `<cache>/locks/<name>.lock`, with proper-lockfile: the lock is a directory made
+ * atomically (mkdir), its mtime refreshed while held; one not refreshed for STALE_LOCK_MS is taken over
+ * (its holder crashed). Waits up to 30 minutes for a held lock, then throws.
+ */
 export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const lockDir = join(cacheRoot(), 'locks');
   await mkdir(lockDir, { recursive: true });
-  const lockFile = join(lockDir, `${name.replaceAll('/', '_')}.lock`);
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await isStaleLock(lockFile)) {
-        await unlink(lockFile).catch(() => {});
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for lock ${lockFile}`);
-      await sleep(500);
-    }
+  const target = join(lockDir, name.replaceAll('/', '_'));
+  const lockfilePath = `${target}.lock`;
+  let release: () => Promise<void>;
+  try {
+    release = await lock(target, {
+      lockfilePath,
+      realpath: false,
+      stale: STALE_LOCK_MS,
+      retries: { retries: Math.ceil(LOCK_WAIT_MS / LOCK_POLL_MS), factor: 1, minTimeout: LOCK_POLL_MS },
+      // The default throws from a timer (the process dies); the work under the lock is idempotent
+      // (temp dir, then rename), so a lock lost to a blocked event loop is reported, not fatal.
+      onCompromised: (err) => console.warn(`[engines] lock ${lockfilePath} compromised: ${err.message}`),
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED')
+      throw new Error(`Timed out waiting for lock ${lockfilePath}`);
+    throw err;
   }
   try {
     return await fn();
   } finally {
-    await unlink(lockFile).catch(() => {});
-  }
-}
-
-async function isStaleLock(lockFile: string): Promise<boolean> {
-  try {
-    const [content, info] = await Promise.all([readFile(lockFile, 'utf8'), stat(lockFile)]);
-    if (Date.now() - info.mtimeMs > STALE_LOCK_MS) return true;
-    const pid = Number.parseInt(content, 10);
-    // An empty file is a lock being written right now, not a stale one.
-    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 10_000;
-    return !isAlive(pid);
-  } catch {
-    return false; // vanished in between: just retry
+    await release().catch(() => {});
   }
 }
 

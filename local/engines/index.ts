@@ -9,6 +9,5 @@ export {
   startDynoxide as startDynamoDbEngine,
 } from './dynoxide.js';
 export { type ElasticMqOptions, installElasticMq, startElasticMq } from './elasticmq.js';
-export { freePort } from './free-port.js';
 export { installOpenSearch, type OpenSearchOptions, startOpenSearch } from './opensearch.js';
 export type { RunningEngine } from './process.js';

@@ -5,8 +5,8 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import getPort from 'get-port';
 import { installOnce, isAlive } from './cache.js';
-import { freePort } from './free-port.js';
 import { findJava } from './java.js';
 import { type Log, stderrLog } from './log.js';
 import { copyDependencies } from './maven.js';
@@ -108,7 +108,7 @@ export async function startOpenSearch(opts: OpenSearchOptions = {}): Promise<Run
       'node.name': 'local',
       'network.host': '127.0.0.1',
       'http.port': port,
-      'transport.port': await freePort(),
+      'transport.port': await getPort({ host: '127.0.0.1' }),
       'discovery.type': 'single-node',
       'path.data': dataPath,
       'path.logs': join(instance, 'logs'),

@@ -2,7 +2,7 @@
 // and makes sure it never outlives this Node process.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './free-port.js';
+import getPort from 'get-port';
 
 export interface RunningEngine {
   name: string;
@@ -128,7 +128,8 @@ export async function startEngine(spec: EngineSpec): Promise<RunningEngine> {
 }
 
 /**
- * Starts on `requested`, or on a free port. A free port can be taken by someone else between
+ * Starts on `requested`, or on a free loopback port (get-port: a port the OS just handed out on 127.0.0.1,
+ * not handed out again by this process for a while). A free port can be taken by someone else between
  * picking it and the engine binding it: then try again with another one.
  */
 export async function startOnPort(
@@ -138,7 +139,7 @@ export async function startOnPort(
   if (requested) return start(requested);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await start(await freePort());
+      return await start(await getPort({ host: '127.0.0.1' }));
     } catch (err) {
       const portTaken = /address already in use|BindException/i.test((err as Error).message);
       if (!portTaken || attempt >= 3) throw err;
