@@ -79,7 +79,7 @@ describe.runIf(!remoteTarget())('a saga interrupted by a crash', () => {
     runtime = await startRuntimeProcess(env);
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'local/commands/reconcile-operations.ts'],
+      ['--import', 'tsx', 'ops/reconcile-operations.ts'],
       { cwd: rootDir, env: { ...commandEnv(), ...env } },
     );
     expect(stdout).toContain(operationId);

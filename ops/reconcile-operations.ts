@@ -1,4 +1,4 @@
-import { connectToDeployment } from './connect.js';
+import { connectToDeployment } from './target.js';
 
 // `npm run reconcile:operations`: finishes or undoes sagas that stopped. Runs the scheduled reconciler's
 // bounded runs one after another until they have read every unfinished operation once.

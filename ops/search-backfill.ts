@@ -1,7 +1,7 @@
 import { runSearchCommand } from './search-command.js';
 
 // Indexes every user and message as it is now; safe while the backfilled deployment takes writes.
-// Usage: tsx local/commands/search-backfill.ts [users|messages]...
+// Usage: tsx ops/search-backfill.ts [users|messages]...
 await runSearchCommand(async ({ target, search }) => {
   const { backfill } = await import('#shared/search/backfill.js');
   const { parseIndices } = await import('#shared/search/indices.js');

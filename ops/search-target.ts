@@ -1,8 +1,11 @@
+// The search endpoint and dead-letter queue an operational command works on: SEARCH_ENDPOINT when set (a
+// deployment), else those the running local runtime reports in its runtime.json (read as a file, no local
+// runtime code imported).
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const rootDir = fileURLToPath(new URL('../..', import.meta.url));
+const rootDir = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * For operational commands: when SEARCH_ENDPOINT is not set (no deployment configured), point this

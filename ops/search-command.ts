@@ -1,4 +1,4 @@
-import { connectToDeployment } from './connect.js';
+import { connectToDeployment } from './target.js';
 
 /**
  * The frame of every search operation command: point this process at the deployment and its search
@@ -9,7 +9,7 @@ export async function runSearchCommand(
   run: (where: { target: string; search: string }) => Promise<number>,
 ): Promise<never> {
   const target = await connectToDeployment();
-  const { connectToSearch } = await import('#shared/search/local-target.js');
+  const { connectToSearch } = await import('./search-target.js');
   const search = await connectToSearch();
   const { closeSearchClient } = await import('#shared/search/client.js');
   let code: number;

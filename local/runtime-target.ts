@@ -1,22 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tableEnvVar, tableNames } from '#shared/config/table-names.js';
-import { functionEnvironment } from '../environment.js';
-import { RUNTIME_INFO_FILE } from '../runtime.js';
-import { readStateMachines } from '../stepfunctions/index.js';
-import { cachedTemplate } from '../template-cache.js';
-import { readTopology } from '../topology.js';
+// Points an operational command (ops/) at the running local runtime: the one place where ops code reaches
+// into the local runtime, and only when no AWS deployment is configured.
+import { functionEnvironment } from './environment.js';
+import { RUNTIME_INFO_FILE } from './runtime.js';
+import { readStateMachines } from './stepfunctions/index.js';
+import { cachedTemplate } from './template-cache.js';
+import { readTopology } from './topology.js';
 
-const rootDir = fileURLToPath(new URL('../..', import.meta.url));
+const rootDir = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Points this process at a deployment for an operational command. With the table variables already
- * set (e.g. from a deployed stack) it uses them and the standard AWS configuration; otherwise it
- * finds the local runtime through `$DATA_DIR/runtime.json` and the template's local table names.
+ * Sets this process's environment as a function of the running local runtime sees it: the engines'
+ * endpoints from `$DATA_DIR/runtime.json` and the template's local table names and state machine ARNs.
+ * Returns a description of the target; throws when no local runtime is running.
  */
-export async function connectToDeployment(): Promise<string> {
-  if (tableNames.every((name) => process.env[tableEnvVar(name)])) return 'the configured AWS deployment';
+export async function connectToLocalRuntime(): Promise<string> {
   const dataDir = resolve(process.env.DATA_DIR ?? join(rootDir, '.data'));
   let info: {
     dynamoEndpoint: string;

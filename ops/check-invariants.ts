@@ -1,4 +1,4 @@
-import { connectToDeployment } from './connect.js';
+import { connectToDeployment } from './target.js';
 
 // `npm run check:invariants`: reads every relationship table and lists what is orphaned or duplicated.
 const target = await connectToDeployment();

@@ -5,10 +5,10 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { DYNOXIDE_VERSION, dynoxideCrateLicences } from '../engines/dynoxide.js';
-import { type Artefact, artefact } from '../engines/licences.js';
-import { stderrLog } from '../engines/log.js';
-import { mavenLicences } from '../engines/maven.js';
+import { DYNOXIDE_VERSION, dynoxideCrateLicences } from '#local/engines/dynoxide.js';
+import { type Artefact, artefact } from '#local/engines/licences.js';
+import { stderrLog } from '#local/engines/log.js';
+import { mavenLicences } from '#local/engines/maven.js';
 
 const run = promisify(execFile);
 

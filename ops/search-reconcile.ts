@@ -1,7 +1,7 @@
 import { runSearchCommand } from './search-command.js';
 
 // Compares the users and messages tables with the search index and repairs the differences.
-// Usage: tsx local/commands/search-reconcile.ts [users|messages]...
+// Usage: tsx ops/search-reconcile.ts [users|messages]...
 await runSearchCommand(async ({ target, search }) => {
   const { reconcile } = await import('#shared/search/reconcile.js');
   const { parseIndices } = await import('#shared/search/indices.js');
