@@ -37,16 +37,27 @@ export interface WsRouteOptions {
 /** What a route answers the calling connection; `undefined` answers nothing. */
 export type WsReply = Record<string, unknown> & { type: string };
 
-/** Parses a frame: JSON object text within the size limit, or a typed error. */
-export function parseFrame(body: string | undefined): Record<string, unknown> {
-  if (!body) throw new InvalidRequestError('frame: empty');
-  if (Buffer.byteLength(body, 'utf8') > MAX_FRAME_BYTES) throw new PayloadTooLargeError('frame: over 32 KB');
-  let value: unknown;
+/** A frame body parsed once: its JSON value, or the typed error that refuses it. */
+type ParsedBody =
+  | { ok: true; value: unknown }
+  | { ok: false; error: InvalidRequestError | PayloadTooLargeError };
+
+/** JSON.parse of a body within the size limit; never throws. A body over the limit is not parsed. */
+function parseBody(body: string | undefined): ParsedBody {
+  if (!body) return { ok: false, error: new InvalidRequestError('frame: empty') };
+  if (Buffer.byteLength(body, 'utf8') > MAX_FRAME_BYTES)
+    return { ok: false, error: new PayloadTooLargeError('frame: over 32 KB') };
   try {
-    value = JSON.parse(body);
+    return { ok: true, value: JSON.parse(body) };
   } catch {
-    throw new InvalidRequestError('frame: not valid JSON');
+    return { ok: false, error: new InvalidRequestError('frame: not valid JSON') };
   }
+}
+
+/** Checks a parsed body: a JSON object of Unicode text with a valid `requestId`, or a typed error. */
+function toFrame(parsed: ParsedBody): Record<string, unknown> {
+  if (!parsed.ok) throw parsed.error;
+  const { value } = parsed;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidRequestError('frame: must be a JSON object');
   }
@@ -59,17 +70,28 @@ export function parseFrame(body: string | undefined): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** A short string field of the frame (at most 128 characters), if it has one. */
-function stringField(body: string | undefined, name: string): string | undefined {
-  try {
-    const value = (JSON.parse(body ?? '') as Record<string, unknown>)[name];
-    return typeof value === 'string' && value.length <= 128 ? value : undefined;
-  } catch {
-    return undefined;
-  }
+/** Parses a frame: JSON object text within the size limit, or a typed error. */
+export function parseFrame(body: string | undefined): Record<string, unknown> {
+  return toFrame(parseBody(body));
 }
 
-const clientRequestIdOf = (body: string | undefined) => stringField(body, 'requestId');
+/** A short string field of a parsed body (at most 128 characters), if it has one. */
+function stringField(parsed: ParsedBody, name: string): string | undefined {
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return undefined;
+  const value = (parsed.value as Record<string, unknown>)[name];
+  return typeof value === 'string' && value.length <= 128 ? value : undefined;
+}
+
+// Each invocation's body, parsed once for the route, the requestId it echoes and its error path.
+const parsedBodies = new WeakMap<WsEvent, ParsedBody>();
+function bodyOf(event: WsEvent): ParsedBody {
+  let parsed = parsedBodies.get(event);
+  if (!parsed) {
+    parsed = parseBody(event.body);
+    parsedBodies.set(event, parsed);
+  }
+  return parsed;
+}
 
 /**
  * Wraps a WebSocket route. Two-way routes answer with the route response (no `@connections` round
@@ -78,7 +100,7 @@ const clientRequestIdOf = (body: string | undefined) => stringField(body, 'reque
  */
 export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, options: WsRouteOptions = {}) {
   const core = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
-    const clientRequestId = clientRequestIdOf(event.body);
+    const clientRequestId = stringField(bodyOf(event), 'requestId');
     const connectionId = event.requestContext.connectionId;
     const withId = (frame: WsReply) => (clientRequestId ? { ...frame, requestId: clientRequestId } : frame);
     const userId = event.requestContext.authorizer?.userId;
@@ -94,7 +116,7 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, o
     // the frame's own work rather than before it; awaited before returning, as Lambda freezes after.
     const renewed = renewPresence(connectionId);
     try {
-      const frame = parseFrame(event.body);
+      const frame = toFrame(bodyOf(event));
       const reply = async (answer: WsReply) => {
         await pushToConnections([connectionId], withId(answer));
       };
@@ -122,9 +144,10 @@ export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, o
         logger.warn('dependency unavailable', { error: request.error as Error });
       else if (err.status >= 500) logger.error('frame failed', { error: request.error as Error });
       const message = err.status < 500 || err.code === 'unavailable' ? err.message : 'Internal error';
-      const requestId = clientRequestIdOf(request.event.body);
+      const parsed = bodyOf(request.event);
+      const requestId = stringField(parsed, 'requestId');
       // A refused send names its message, as the sequencer's refusals do.
-      const clientMessageId = stringField(request.event.body, 'clientMessageId');
+      const clientMessageId = stringField(parsed, 'clientMessageId');
       const frame = {
         type: 'error',
         code: err.code,

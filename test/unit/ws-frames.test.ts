@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { parseFrame } from '#shared/ws/handler.js';
+import type { Context } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { parseFrame, type WsEvent, wsRoute } from '#shared/ws/handler.js';
 
 describe('parsing a WebSocket frame', () => {
   it('accepts a requestId of up to 128 characters', () => {
@@ -12,6 +13,30 @@ describe('parsing a WebSocket frame', () => {
       expect(() => parseFrame(JSON.stringify({ action: 'ping', requestId })), String(requestId)).toThrow(
         expect.objectContaining({ code: 'invalid_request', status: 400 }),
       );
+    }
+  });
+
+  it('parses a frame body once on the error path, echoing its requestId and clientMessageId', async () => {
+    // A frame without an authorizer verdict fails before any table is read: the error path alone.
+    const handler = wsRoute(async () => ({ type: 'never' }));
+    const body = JSON.stringify({ action: 'sendMessage', requestId: 'r1', clientMessageId: 'm1' });
+    const event = {
+      body,
+      requestContext: { connectionId: 'c1=', routeKey: 'sendMessage' },
+    } as unknown as WsEvent;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const res = (await handler(event, {} as Context)) as { statusCode: number; body: string };
+      const parsesOfBody = parse.mock.calls.filter(([text]) => text === body).length;
+      expect(parsesOfBody).toBe(1);
+      expect(JSON.parse(res.body)).toMatchObject({
+        type: 'error',
+        code: 'unauthorized',
+        requestId: 'r1',
+        clientMessageId: 'm1',
+      });
+    } finally {
+      parse.mockRestore();
     }
   });
 });
