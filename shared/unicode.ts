@@ -10,6 +10,19 @@ export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s);
 }
 
+// Characters that show nothing on their own: white space (the `\s` class) and the default-ignorable
+// code points (zero-width space and joiners, word joiner, soft hyphen, variation selectors, BOM,
+// Hangul fillers, tag characters...; Unicode's DerivedCoreProperties), which renderers draw as nothing.
+const INVISIBLE_ONLY = /^[\s\p{Default_Ignorable_Code_Point}]*$/u;
+
+/**
+ * True when a string shows something: it holds at least one character that is neither white space nor
+ * default-ignorable. Emoji ZWJ sequences (`"👩\u200d👩\u200d👧"`) show their emoji, so they count.
+ */
+export function hasVisibleText(s: string): boolean {
+  return !INVISIBLE_ONLY.test(s);
+}
+
 /**
  * Walks a parsed JSON value and throws InvalidRequestError (400) naming the first string, key or value,
  * that holds a lone surrogate.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hasLoneSurrogate } from '../unicode.js';
+import { hasLoneSurrogate, hasVisibleText } from '../unicode.js';
 
 /**
  * A string that is Unicode text: no lone surrogate, which a JSON escape (`"\ud83d"`) can carry but
@@ -17,7 +17,10 @@ export const username = z
   .meta({ description: 'Lower-cased, then 3-32 characters of a-z, 0-9, _ and .', examples: ['alice'] });
 
 export const password = z.string().min(8).max(128);
-export const displayName = text().trim().min(1).max(64);
+/** Text that must show something: not only white space or invisible characters (e.g. U+200B). */
+const visible = (field: z.ZodString) =>
+  field.refine(hasVisibleText, 'must not be blank (only white space or invisible characters)');
+export const displayName = visible(text().trim().min(1).max(64));
 export const bio = text().max(280);
 
 export const registerBody = z.object({ username, password, displayName });
@@ -66,12 +69,9 @@ export const clientMessageId = z
   .min(1)
   .max(64)
   .refine(queueable, 'must be text without control characters or noncharacters');
-/** Unicode white space, as the `\s` class defines it (spaces, tabs, line breaks, NBSP, U+2000-U+200A...). */
-const BLANK = /^\s*$/u;
-export const messageText = text()
-  .min(1)
-  .refine(queueable, 'must be text without control characters or noncharacters')
-  .refine((s) => !BLANK.test(s), 'must not be blank (only white space)');
+export const messageText = visible(
+  text().min(1).refine(queueable, 'must be text without control characters or noncharacters'),
+);
 export const seq = z.number().int().min(0);
 
 /** A message's position in its conversation, as a path parameter. */
@@ -107,7 +107,7 @@ export const changesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export const groupBody = z.object({
-  name: text().trim().min(1).max(64),
+  name: visible(text().trim().min(1).max(64)),
   memberIds: z.array(id).max(1000),
 });
 export const addMembersBody = z.object({ userIds: z.array(id).min(1).max(1000) });

@@ -112,6 +112,63 @@ describe('text must be Unicode text', () => {
   });
 });
 
+describe('text that shows nothing', () => {
+  it('refuses message text made only of invisible characters, over HTTP and WebSocket; keeps emoji ZWJ sequences', async () => {
+    const [a, b] = await Promise.all([signUp('ia'), signUp('ib')]);
+    const conversationId = await befriend(a, b);
+    const socket = await connect(a.token);
+    const invisible = ['\u200b', '\u200b\u200d', '\u2060', ' \u200c\ufe0f ', '\u3164', '\u00ad'];
+    for (const [i, text] of invisible.entries()) {
+      const res = await api(`/conversations/${conversationId}/messages`, {
+        method: 'POST',
+        token: a.token,
+        body: { clientMessageId: `i${i}`, text },
+      });
+      expect(res.status, JSON.stringify(text)).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'invalid_request', field: 'text' });
+      const frame = await socket.request({
+        action: 'sendMessage',
+        conversationId,
+        clientMessageId: `w${i}`,
+        text,
+      });
+      expect(frame, JSON.stringify(text)).toMatchObject({ type: 'error', code: 'invalid_request' });
+    }
+    // A family emoji is three emoji joined by U+200D: it shows, so it is sent.
+    const family = '\u{1F469}\u200d\u{1F469}\u200d\u{1F467}';
+    const ok = await api(`/conversations/${conversationId}/messages`, {
+      method: 'POST',
+      token: a.token,
+      body: { clientMessageId: 'family', text: family },
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body.text).toBe(family);
+    // Nothing invisible was stored.
+    const history = await api(`/conversations/${conversationId}/messages`, { token: a.token });
+    expect(history.body.items.map((m: { text: string }) => m.text)).toEqual([family]);
+  });
+
+  it('refuses a display name or group name made only of invisible characters', async () => {
+    const [a, b] = await Promise.all([signUp('na'), signUp('nb')]);
+    await befriend(a, b);
+    const me = await api('/me', { token: a.token });
+    const patch = await api('/me', {
+      method: 'PATCH',
+      token: a.token,
+      body: { displayName: '\u200b\u2060', expectedVersion: me.body.version },
+    });
+    expect(patch.status).toBe(400);
+    expect(patch.body.error.code).toBe('invalid_request');
+    const group = await api('/groups', {
+      method: 'POST',
+      token: a.token,
+      body: { name: '\u200b', memberIds: [b.userId] },
+    });
+    expect(group.status).toBe(400);
+    expect(group.body.error.code).toBe('invalid_request');
+  });
+});
+
 describe('search folds accents', () => {
   it('finds café with cafe and cafe with café; CJK search still works', async () => {
     const [a, b] = await Promise.all([signUp('sa'), signUp('sb')]);

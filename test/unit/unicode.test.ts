@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientMessageId, messageText } from '#shared/domain/schemas.js';
 import { InvalidRequestError } from '#shared/errors.js';
-import { hasLoneSurrogate, requireWellFormedText } from '#shared/unicode.js';
+import { hasLoneSurrogate, hasVisibleText, requireWellFormedText } from '#shared/unicode.js';
 
 describe('text that cannot be stored or queued', () => {
   it('finds lone surrogates, not pairs', () => {
@@ -25,7 +25,15 @@ describe('text that cannot be stored or queued', () => {
     expect(messageText.safeParse('\uffff').success).toBe(false);
     expect(messageText.safeParse('bell \u0007').success).toBe(false);
     expect(messageText.safeParse('   ').success).toBe(false);
+    expect(messageText.safeParse('\u200b').success).toBe(false);
     expect(clientMessageId.safeParse('c-1').success).toBe(true);
     expect(clientMessageId.safeParse('c\u0000').success).toBe(false);
+  });
+
+  it('tells text that shows something from white space and default-ignorable characters', () => {
+    for (const s of ['', ' ', '\u200b', '\u200b\u200d', '\u2060', '\ufeff', '\ufe0f', '\u3164', '\u{E0041}'])
+      expect(hasVisibleText(s), JSON.stringify(s)).toBe(false);
+    for (const s of ['a', ' a\u200b', '\u{1F469}\u200d\u{1F469}\u200d\u{1F467}', '\u2764\ufe0f', '你好'])
+      expect(hasVisibleText(s), JSON.stringify(s)).toBe(true);
   });
 });
