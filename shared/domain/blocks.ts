@@ -16,8 +16,8 @@ export interface Block {
  * Blocks `userId`: in one transaction the block is stored, a friendship between the two ends both
  * ways (as `DELETE /friends/{id}`), and pending requests between them are cancelled. From then on
  * neither can befriend the other, the blocked user's sends into the direct conversation are refused
- * with `not_friends` (the ordered writer checks the friendship), and the blocked user sees no presence
- * or typing from the blocker. Blocking someone already blocked is a success (nothing changes).
+ * with `not_friends` (the ordered writer checks the friendship), and neither sees the other's presence
+ * or typing. Blocking someone already blocked is a success (nothing changes).
  * @throws InvalidRequestError (yourself), NotFoundError (no such active user)
  */
 export async function blockUser(me: string, userId: string): Promise<void> {
@@ -64,11 +64,6 @@ export async function listBlockedUsers(me: string, query: PageQuery): Promise<Pa
     })),
     nextCursor: page.nextCursor,
   };
-}
-
-/** The users `me` blocks, for filtering what `me` sends them (typing). */
-export async function blockedSetOf(me: string): Promise<Set<string>> {
-  return new Set((await listBlocks(me)).map((b) => b.blockedId));
 }
 
 /** Which of `others` are on either side of a block with `me`. */

@@ -14,7 +14,7 @@ import {
 } from '../data/messages-repo.js';
 import { enqueueSend } from '../data/send-queue.js';
 import { type AppError, ForbiddenError, NotFoundError, UnavailableError } from '../errors.js';
-import { blockedSetOf } from './blocks.js';
+import { blockedAmong } from './blocks.js';
 import { newId } from './ids.js';
 import { requireMember, requireWriter } from './membership.js';
 import { forReader } from './message-views.js';
@@ -298,9 +298,11 @@ export async function markRead(me: string, conversationId: string, seq: number):
 /** Relays a typing indicator to the other members; nothing is stored. */
 export async function typing(me: string, conversationId: string): Promise<void> {
   const conversation = await requireWriter(conversationId, me);
-  // Whoever the typist blocked sees no typing from them (in a group they still share).
-  const blocked = await blockedSetOf(me);
-  const others = (await memberIdsOf(conversation)).filter((id) => id !== me && !blocked.has(id));
+  // A block hides typing both ways (in a group they still share): neither the typist's blocked users
+  // nor those who blocked the typist see it. One batch read of both directions for the members.
+  const members = (await memberIdsOf(conversation)).filter((id) => id !== me);
+  const blocked = await blockedAmong(me, members);
+  const others = members.filter((id) => !blocked.has(id));
   await pushToUsers(others, { type: 'typing', conversationId, userId: me });
 }
 

@@ -78,7 +78,7 @@ describe('blocking', () => {
     expect(await pending(c, 'incoming')).toEqual([]);
   });
 
-  it('hides the blocker’s typing from the blocked user in a group they share', async () => {
+  it('hides typing both ways between a blocker and the blocked user in a group they share', async () => {
     const [a, b, c] = await Promise.all([signUp('bt'), signUp('bu'), signUp('bv')]);
     const created = await api('/groups', {
       method: 'POST',
@@ -94,9 +94,12 @@ describe('blocking', () => {
     wc.send({ action: 'typing', conversationId });
     expect(await wb.next((f) => f.type === 'typing' && f.userId === c.userId)).toBeTruthy();
     await expect(wb.next((f) => f.type === 'typing' && f.userId === a.userId, 500)).rejects.toThrow();
-    // The blocked user's own typing still reaches the group (blocking limits what B sees of A).
+    // The blocked user's typing still reaches the rest of the group, but not the blocker.
     wb.send({ action: 'typing', conversationId });
     expect(await wc.next((f) => f.type === 'typing' && f.userId === b.userId)).toBeTruthy();
+    wc.send({ action: 'typing', conversationId });
+    expect(await wa.next((f) => f.type === 'typing' && f.userId === c.userId)).toBeTruthy();
+    await expect(wa.next((f) => f.type === 'typing' && f.userId === b.userId, 500)).rejects.toThrow();
   });
 
   it('validates: yourself 400, an unknown user 404, pages like the other lists', async () => {
