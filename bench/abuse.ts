@@ -25,7 +25,9 @@ const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 // The stack's defaults for every limit: nothing inherited from the caller's shell.
 for (const name of Object.keys(process.env)) {
   if (
-    /^(SEND_|FRAME_|LOGIN_|PASSWORD_HASH_|MAX_CONNECTIONS_PER_USER|MAX_PENDING|GROUPS_|NON_FRIEND)/.test(name)
+    /^(SEND_|FRAME_|LOGIN_|PASSWORD_HASH_|MAX_CONNECTIONS_PER_USER|MAX_PENDING|GROUPS_|NON_FRIEND|CONNECT_)/.test(
+      name,
+    )
   )
     delete process.env[name];
 }

@@ -324,7 +324,8 @@ export const wsRoutes: WsRouteSpec[] = [
     routeKey: '$connect',
     entry: 'ws/connect',
     pushes: true,
-    tables: { connections: 'readWrite', friendships: 'read' },
+    // rateLimits: the per-user connect limit, taken before anything is written.
+    tables: { connections: 'readWrite', friendships: 'read', rateLimits: 'readWrite' },
   },
   {
     routeKey: '$disconnect',

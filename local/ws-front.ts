@@ -177,9 +177,9 @@ export async function startWsFront(
       const result = (await lambdas.invoke(connect.functionId, event).catch((err) => {
         console.error('local ws front: $connect handler failed:', err);
         return { statusCode: 500 };
-      })) as { statusCode?: number } | undefined;
+      })) as ConnectResult | undefined;
       const status = result?.statusCode ?? 200;
-      if (status < 200 || status > 299) return refuse(socket, status);
+      if (status < 200 || status > 299) return refuse(socket, status, result);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: LiveConnection = { ...conn0, socket: ws, lastActiveAt: Date.now(), lastFrameEpoch: 0 };
@@ -420,11 +420,39 @@ function multi(values: Record<string, string>): Record<string, string[]> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]]));
 }
 
-function refuse(socket: Duplex, status: number): void {
-  const text = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error';
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"${text}"}`,
-  );
+/** What a `$connect` integration answers (a Lambda proxy result). */
+interface ConnectResult {
+  statusCode?: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * Answers a refused upgrade with its status. A `$connect` that answered a JSON body (a 429 in the
+ * contract's error shape) has it passed on with its `Retry-After`, otherwise `{"message": ...}`.
+ */
+function refuse(socket: Duplex, status: number, result?: ConnectResult): void {
+  const text =
+    status === 401
+      ? 'Unauthorized'
+      : status === 403
+        ? 'Forbidden'
+        : status === 429
+          ? 'Too Many Requests'
+          : 'Error';
+  const body =
+    typeof result?.body === 'string' && result.body ? result.body : JSON.stringify({ message: text });
+  const retryAfter = Object.entries(result?.headers ?? {}).find(
+    ([k]) => k.toLowerCase() === 'retry-after',
+  )?.[1];
+  const headers = [
+    `HTTP/1.1 ${status} ${text}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...(retryAfter && /^\d+$/.test(retryAfter) ? [`Retry-After: ${retryAfter}`] : []),
+    'Connection: close',
+  ];
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }
 
 function reply(res: ServerResponse, status: number, body?: unknown, errorType?: string): void {

@@ -1,13 +1,16 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { presenceChanged } from '#shared/domain/presence.js';
 import { openConnection } from '#shared/domain/sessions.js';
+import { limitConnects } from '#shared/domain/spam-limits.js';
+import { ThrottledError } from '#shared/errors.js';
+import { errorResponse } from '#shared/http/response.js';
 import { logger } from '#shared/logger.js';
 import type { WsEvent } from '#shared/ws/handler.js';
 
 /**
- * Records the authenticated connection; the authorizer already refused bad tokens with 401. A user at
- * the per-user connection cap is refused with 429 (the upgrade fails; docs/sessions.md). Presence is
- * reconciled once the connection is recorded.
+ * Records the authenticated connection; the authorizer already refused bad tokens with 401. A user
+ * connecting faster than the per-user connect limit, or at the per-user connection cap, is refused with
+ * 429 (the upgrade fails; docs/sessions.md). Presence is reconciled once the connection is recorded.
  */
 export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
   const auth = event.requestContext.authorizer;
@@ -17,6 +20,8 @@ export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> 
   const connectedAt = new Date(event.requestContext.connectedAt ?? Date.now()).toISOString();
   const tokenExpiresAt = Number(auth.tokenExpiresAt);
   try {
+    // First, before any write: a loop of connects is refused here for at most one small write.
+    await limitConnects(userId);
     const saved = await openConnection({
       connectionId,
       userId,
@@ -26,6 +31,8 @@ export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> 
     });
     if (!saved.ok) return { statusCode: 429 };
   } catch (error) {
+    if (error instanceof ThrottledError)
+      return errorResponse(error, event.requestContext.requestId ?? connectionId);
     logger.warn('connect failed', { connectionId, error: error as Error });
     return { statusCode: 503 };
   }

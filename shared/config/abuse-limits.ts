@@ -21,6 +21,12 @@ export interface AbuseLimits {
   readonly groupsCreated: RateLimit;
   /** Users who are not the inviter's friends that one user may add to groups per hour (creation or add). */
   readonly nonFriendInvitesPerHour: number;
+  /**
+   * WebSocket connects per user (`$connect`), whatever became of the sockets: a loop that opens and
+   * drops sockets never reaches the connection cap, yet each connect costs the authorizer, `$connect`
+   * and `$disconnect` their work.
+   */
+  readonly connects: RateLimit;
 }
 
 const HOUR = 3600;
@@ -29,7 +35,9 @@ const HOUR = 3600;
  * Defaults: 10 login attempts per username then 1 per 30 s; 20 per source then 1/s; 2 hashes at once
  * (half of libuv's default pool of 4, which file and DNS work share) with 256 waiting for at
  * most 3 s; 100 pending outgoing requests; 20 groups per hour; 200 non-friend invitations per
- * hour (a fixed window).
+ * hour (a fixed window); 20 connects per user at once, then 1/s (every tab of a user at its connection
+ * cap of 10 reconnecting twice after a network drop fits the burst; the SDK's backoff, 0.5 s doubling
+ * up to 30 s, stays far below the rate).
  */
 export const DEFAULT_ABUSE_LIMITS: AbuseLimits = {
   loginPerUsername: { ratePerSecond: 1 / 30, burst: 10 },
@@ -39,6 +47,7 @@ export const DEFAULT_ABUSE_LIMITS: AbuseLimits = {
   pendingFriendRequests: 100,
   groupsCreated: { ratePerSecond: 20 / HOUR, burst: 20 },
   nonFriendInvitesPerHour: 200,
+  connects: { ratePerSecond: 1, burst: 20 },
 };
 
 /** The environment variables that carry the limits; the local runtime passes its own values through. */
@@ -53,6 +62,8 @@ export const ABUSE_LIMIT_ENV = {
   groupsRate: 'GROUPS_PER_SECOND',
   groupsBurst: 'GROUPS_BURST',
   invitesPerHour: 'NON_FRIEND_INVITES_PER_HOUR',
+  connectsRate: 'CONNECT_RATE_PER_SECOND',
+  connectsBurst: 'CONNECT_BURST',
 } as const;
 
 /** Turns limits into their environment variables. */
@@ -69,6 +80,8 @@ export function abuseLimitEnvironment(limits: AbuseLimits): Record<string, strin
     [e.groupsRate]: String(limits.groupsCreated.ratePerSecond),
     [e.groupsBurst]: String(limits.groupsCreated.burst),
     [e.invitesPerHour]: String(limits.nonFriendInvitesPerHour),
+    [e.connectsRate]: String(limits.connects.ratePerSecond),
+    [e.connectsBurst]: String(limits.connects.burst),
   };
 }
 
@@ -90,6 +103,7 @@ export function readAbuseLimits(env: NodeJS.ProcessEnv = process.env): AbuseLimi
     pendingFriendRequests: whole(positive(env, e.pendingFriendRequests, d.pendingFriendRequests)),
     groupsCreated: bucket(e.groupsRate, e.groupsBurst, d.groupsCreated),
     nonFriendInvitesPerHour: whole(positive(env, e.invitesPerHour, d.nonFriendInvitesPerHour)),
+    connects: bucket(e.connectsRate, e.connectsBurst, d.connects),
   };
 }
 

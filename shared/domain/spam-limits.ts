@@ -26,6 +26,17 @@ export async function limitGroupCreation(me: string): Promise<void> {
 }
 
 /**
+ * WebSocket connects one user may make: a bucket of `connects` (bursts of 20, then 1/s by default),
+ * taken before `$connect` writes anything. A refusal this container can already be sure of costs no
+ * request (the rate-limit repository remembers the bucket), so a loop of connects costs the table one
+ * write per refill, not one per attempt. Throws ThrottledError (429) with `retryAfterMs`.
+ */
+export async function limitConnects(userId: string): Promise<void> {
+  const result = await takeToken(`connect#${userId}`, abuseLimits().connects);
+  if (!result.allowed) throw new ThrottledError(result.retryAfterMs, 'Connecting too often, retry later');
+}
+
+/**
  * Adding people to a group needs no consent from friends; everyone else counts against the inviter's
  * hourly quota of non-friend invitations, so no one can put strangers into hundreds of groups.
  */

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { api, UpgradeRefused, WsClient } from '../support/clients.js';
+import { api, WsClient } from '../support/clients.js';
 
 const unique = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -133,7 +133,7 @@ describe('WebSocket authentication', () => {
     const client = await WsClient.connect(token);
     expect((await client.request({ action: 'ping' })).type).toBe('pong');
     await client.close();
-    await expect(WsClient.connect('')).rejects.toEqual(new UpgradeRefused(401));
-    await expect(WsClient.connect(`${token}x`)).rejects.toEqual(new UpgradeRefused(401));
+    await expect(WsClient.connect('')).rejects.toMatchObject({ status: 401 });
+    await expect(WsClient.connect(`${token}x`)).rejects.toMatchObject({ status: 401 });
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, UpgradeRefused, WsClient } from '../support/clients.js';
+import { api, WsClient } from '../support/clients.js';
 import { signUp } from '../support/e2e-users.js';
 
 describe('GET /health', () => {
@@ -51,7 +51,7 @@ describe('WebSocket', () => {
   });
 
   it('refuses the upgrade with 401 without a valid token', async () => {
-    await expect(WsClient.connect()).rejects.toEqual(new UpgradeRefused(401));
-    await expect(WsClient.connect('not-a-jwt')).rejects.toEqual(new UpgradeRefused(401));
+    await expect(WsClient.connect()).rejects.toMatchObject({ status: 401 });
+    await expect(WsClient.connect('not-a-jwt')).rejects.toMatchObject({ status: 401 });
   });
 });

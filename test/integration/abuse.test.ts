@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { readAbuseLimits } from '#shared/config/abuse-limits.js';
 import { listUserConnections } from '#shared/data/connections-repo.js';
 import { pushToConnections } from '#shared/domain/push.js';
 import { api, httpUrl, UpgradeRefused, WsClient } from '../support/clients.js';
@@ -97,6 +98,36 @@ describe('one user cannot take everyone down', () => {
       if (!reconnected) await new Promise((r) => setTimeout(r, 100));
     }
     expect(reconnected).toBeDefined();
+  });
+
+  it('limits how often one user connects, however briefly each socket lives, and not anyone else', async () => {
+    const [looper, other] = await Promise.all([signUp('loop'), signUp('other')]);
+    // The runtime runs with the stack's defaults (burst 20, then 1/s).
+    const { burst } = readAbuseLimits().connects;
+    // Open and drop sockets one after another: the connection cap is never reached, the connect limit is.
+    let opened = 0;
+    let refusal: UpgradeRefused | undefined;
+    for (let i = 0; i < 10 * burst && !refusal; i++) {
+      try {
+        const client = await WsClient.connect(looper.token);
+        opened++;
+        client.socket.terminate();
+      } catch (err) {
+        if (!(err instanceof UpgradeRefused)) throw err;
+        refusal = err;
+      }
+    }
+    expect(refusal?.status).toBe(429);
+    expect(opened).toBeGreaterThanOrEqual(burst);
+    // The refusal is in the contract's error shape, with when to retry.
+    const error = JSON.parse(refusal?.body ?? '{}').error;
+    expect(error).toMatchObject({ code: 'throttled', retryAfterMs: expect.any(Number) });
+    expect(Number(refusal?.retryAfter)).toBeGreaterThanOrEqual(1);
+    // Another user connects as usual meanwhile.
+    expect((await (await connect(other.token)).request({ action: 'ping' })).type).toBe('pong');
+    // After the refill the looper connects again.
+    await new Promise((r) => setTimeout(r, error.retryAfterMs));
+    expect((await (await connect(looper.token)).request({ action: 'ping' })).type).toBe('pong');
   });
 
   it('never lets a member who stops reading hold up sends or other members’ pushes', async () => {

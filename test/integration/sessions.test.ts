@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type JWTPayload, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { config } from '#shared/config/env.js';
-import { api, UpgradeRefused, WsClient, wsUrl } from '../support/clients.js';
+import { api, WsClient, wsUrl } from '../support/clients.js';
 import { signUp } from '../support/e2e-users.js';
 import { scanAll } from '../support/tables.js';
 import { wsSessions } from '../support/ws-sessions.js';
@@ -100,7 +100,7 @@ describe('tokens', () => {
       const res = await api('/me', { token });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('unauthorized');
-      await expect(WsClient.connect(token)).rejects.toEqual(new UpgradeRefused(401));
+      await expect(WsClient.connect(token)).rejects.toMatchObject({ status: 401 });
     }
     // The same claims done right work, so the refusals above are about the claims.
     const good = await mint({ sub: me.userId, exp: hour, jti: randomUUID(), ver: 0 });
@@ -170,7 +170,7 @@ describe('sessions end when they should', () => {
     expect(await socket.next((f) => f.type === 'sessionEnded')).toMatchObject({ reason: 'token_revoked' });
     await done;
     expect((await api('/me', { token: me.token })).status).toBe(401);
-    await expect(WsClient.connect(me.token)).rejects.toEqual(new UpgradeRefused(401));
+    await expect(WsClient.connect(me.token)).rejects.toMatchObject({ status: 401 });
     expect((await api('/me', { token: other })).status).toBe(200);
     expect((await otherSocket.request({ action: 'ping' })).type).toBe('pong');
   });

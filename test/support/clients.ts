@@ -65,7 +65,19 @@ export class WsClient {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       socket.once('open', () => resolve(new WsClient(socket)));
-      socket.once('unexpected-response', (_req, res) => reject(new UpgradeRefused(res.statusCode ?? 0)));
+      socket.once('unexpected-response', (_req, res) => {
+        // The refusal's body and Retry-After, read before rejecting (a 429 says when to retry).
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        const done = () =>
+          reject(
+            new UpgradeRefused(res.statusCode ?? 0, body, res.headers['retry-after'] as string | undefined),
+          );
+        res.once('end', done);
+        res.once('error', done);
+      });
       socket.once('error', reject);
     });
   }
@@ -111,7 +123,12 @@ export class WsClient {
 }
 
 export class UpgradeRefused extends Error {
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    /** The refusal's body as sent (JSON text, or empty). */
+    readonly body = '',
+    readonly retryAfter?: string,
+  ) {
     super(`upgrade refused with ${status}`);
   }
 }
