@@ -83,6 +83,17 @@ export async function takeToken(bucketKey: string, limit: RateLimit, deps: Deps 
   return { allowed: false, retryAfterMs: Math.ceil(interval) };
 }
 
+/**
+ * The refusal this container can already be sure of, without any request: `retryAfterMs` when the bucket
+ * was last seen beyond its limit, else undefined (only a take can tell). Lets a caller with several
+ * buckets refuse before it spends a token of another one.
+ */
+export function knownRefusal(bucketKey: string, limit: RateLimit, now = Date.now()): number | undefined {
+  const seen = lastSeen.get(bucketKey);
+  const maxTat = now + (limit.burst - 1) * (1000 / limit.ratePerSecond);
+  return seen !== undefined && seen > maxTat ? Math.ceil(seen - maxTat) : undefined;
+}
+
 function remember(bucketKey: string, tat: number): void {
   if (lastSeen.size >= LAST_SEEN_MAX && !lastSeen.has(bucketKey)) {
     lastSeen.delete(lastSeen.keys().next().value as string);

@@ -1,5 +1,5 @@
 import { abuseLimits } from '../config/abuse-limits.js';
-import { takeToken } from '../data/rate-limits-repo.js';
+import { knownRefusal, takeToken } from '../data/rate-limits-repo.js';
 import { ThrottledError } from '../errors.js';
 
 /**
@@ -10,9 +10,19 @@ import { ThrottledError } from '../errors.js';
  */
 export async function limitLoginAttempts(username: string, sourceIp: string | undefined): Promise<void> {
   const limits = abuseLimits();
+  const nameKey = `login-user#${username}`;
+  const sourceKey = sourceIp ? `login-source#${sourceIp}` : undefined;
+  // A refusal this container is already sure of spends no token of the other bucket and costs no
+  // request: a throttled source's flood neither drains its victims' per-username budgets nor writes a
+  // new bucket for every made-up username it tries.
+  const known = [
+    sourceKey && knownRefusal(sourceKey, limits.loginPerSource),
+    knownRefusal(nameKey, limits.loginPerUsername),
+  ].filter((ms): ms is number => typeof ms === 'number');
+  if (known.length) throw new ThrottledError(Math.max(...known), 'Too many login attempts, retry later');
   const [byName, bySource] = await Promise.all([
-    takeToken(`login-user#${username}`, limits.loginPerUsername),
-    sourceIp ? takeToken(`login-source#${sourceIp}`, limits.loginPerSource) : { allowed: true as const },
+    takeToken(nameKey, limits.loginPerUsername),
+    sourceKey ? takeToken(sourceKey, limits.loginPerSource) : { allowed: true as const },
   ]);
   const refused = [byName, bySource].flatMap((r) => (r.allowed ? [] : [r.retryAfterMs]));
   if (refused.length) throw new ThrottledError(Math.max(...refused), 'Too many login attempts, retry later');

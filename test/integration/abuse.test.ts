@@ -198,4 +198,32 @@ describe('one user cannot take everyone down', () => {
     const bySource = answers.filter((a) => a.status === 429 && a.text.includes('Too many login attempts'));
     expect(bySource.length).toBeGreaterThan(0);
   });
+
+  it('spends no victim’s login budget on attempts its source is already refused for', async () => {
+    const victim = await signUp('spared');
+    const source = '127.0.0.7';
+    const { loginPerSource, loginPerUsername } = readAbuseLimits();
+    // The source spends its own budget on made-up names, one after another, until it is refused.
+    let refused = 0;
+    for (let i = 0; i < loginPerSource.burst * 3 && refused < 3; i++) {
+      const res = await postFrom(source, '/auth/login', {
+        username: `madeup${i}x${Date.now()}`,
+        password: 'whatever it is',
+      });
+      expect([401, 429]).toContain(res.status);
+      if (res.status === 429) refused++;
+    }
+    expect(refused).toBe(3);
+    // More guesses at the victim's name from that source than the victim's own budget holds.
+    const guesses = await inParallel(loginPerUsername.burst + 5, 1, () =>
+      postFrom(source, '/auth/login', { username: victim.username, password: 'wrong password!' }),
+    );
+    expect(guesses.filter((g) => g.status === 429).length).toBeGreaterThan(loginPerUsername.burst / 2);
+    // The victim, from elsewhere, still logs in: the refused guesses took nothing from its bucket.
+    const res = await postFrom('127.0.0.8', '/auth/login', {
+      username: victim.username,
+      password: 'a long enough password',
+    });
+    expect(res.status, res.text).toBe(200);
+  });
 });
