@@ -16,6 +16,8 @@ import { type ChildRuntime, printHeader, printLoad, spawnStartEntry } from './li
 import { median, ms, percentile, summarize } from './lib/stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Only the abuses whose names are listed (comma-separated, e.g. `login flood,send flood`); all by default. */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 /** Bystander requests per phase (GET /me or a send, one at a time). */
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100);
 const GAP_MS = 20;
@@ -198,7 +200,8 @@ try {
   // Warm-up: the first calls load every handler.
   const warm = await register(http, 'w');
   await measure(getMe(http, warm));
-  for (const abuse of [connectionStorm, slowReader, loginFlood, sendFlood]) {
+  const abuses = [connectionStorm, slowReader, loginFlood, sendFlood];
+  for (const abuse of abuses.filter((a) => !ONLY || ONLY.includes(a.name))) {
     const rows: Array<{ ratio: number; alone: number; during: number; out: AbuserOutcome }> = [];
     for (let run = 1; run <= RUNS; run++) {
       const { request, ambient, abuse: start, cleanup } = await abuse.prepare(runtime, http);

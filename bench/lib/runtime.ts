@@ -127,14 +127,20 @@ export interface ChildRuntime {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-/** Starts `node --import tsx local/start.ts` with free ports and in-memory data; resolves on its ready line. */
+/**
+ * Starts `node --import tsx local/start.ts` with free ports and in-memory data (plus the options in
+ * `BENCH_RUNTIME_NODE_ARGS`); resolves on its ready line.
+ */
 export function spawnStartEntry(
   env: Record<string, string> = {},
   timeoutMs = 180_000,
 ): Promise<ChildRuntime> {
   installHooks();
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+  // BENCH_RUNTIME_NODE_ARGS adds Node.js options to the runtime alone, e.g. `--cpu-prof --cpu-prof-dir=prof`
+  // to profile where the server's time goes (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = process.env.BENCH_RUNTIME_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'local/start.ts'], {
     cwd: rootDir,
     env: { ...process.env, ...env, HTTP_PORT: '0', WS_PORT: '0', WEB_PORT: '0', DATA_DIR: ':memory:' },
     stdio: ['ignore', 'pipe', 'pipe'],
