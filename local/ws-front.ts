@@ -50,11 +50,14 @@ interface LiveConnection {
  */
 const USER_FRAME_CONCURRENCY = Number(process.env.LOCAL_USER_FRAME_CONCURRENCY ?? 100);
 
-/** The `throttled` error frame the runtime answers for a frame it refuses before any handler runs. */
-function sendThrottled(conn: LiveConnection, body: string): void {
+/**
+ * The `throttled` error frame the runtime answers for a frame it refuses before any handler runs;
+ * `frame` is the body as the front already parsed it (undefined when it is not a JSON object).
+ */
+function sendThrottled(conn: LiveConnection, frame: Record<string, unknown> | undefined): void {
   if (conn.socket.readyState !== conn.socket.OPEN) return;
-  const requestId = requestIdOf(body);
-  const clientMessageId = stringField(body, 'clientMessageId');
+  const requestId = stringField(frame, 'requestId');
+  const clientMessageId = stringField(frame, 'clientMessageId');
   conn.socket.send(
     JSON.stringify({
       type: 'error',
@@ -265,12 +268,18 @@ export async function startWsFront(
 
   async function onFrame(connectionId: string, conn: LiveConnection, body: string, isBinary: boolean) {
     let routeKey = '$default';
+    // Parsed once for route selection and for the front's own refusal below (a flooding socket's
+    // frames are refused here, so this is per-frame work on the busiest path).
+    let frame: Record<string, unknown> | undefined;
     try {
-      const value = (JSON.parse(body) as Record<string, unknown>)[selectionField];
-      if (typeof value === 'string' && routes.has(value) && !value.startsWith('$')) routeKey = value;
+      const parsed: unknown = JSON.parse(body);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        frame = parsed as Record<string, unknown>;
     } catch {
       // not JSON: API Gateway falls back to $default
     }
+    const value = frame?.[selectionField];
+    if (typeof value === 'string' && routes.has(value) && !value.startsWith('$')) routeKey = value;
     const route = routes.get(routeKey);
     if (!route) return;
     // API Gateway stamps each frame on arrival. This process may read several frames in one turn of the
@@ -288,7 +297,7 @@ export async function startWsFront(
     // user's burst on a slow machine could take every slot. Past its share, a frame is refused at once.
     const user = typeof conn.authorizer?.userId === 'string' ? conn.authorizer.userId : connectionId;
     const running = inFlight.get(user) ?? 0;
-    if (running >= USER_FRAME_CONCURRENCY) return sendThrottled(conn, body);
+    if (running >= USER_FRAME_CONCURRENCY) return sendThrottled(conn, frame);
     inFlight.set(user, running + 1);
     try {
       const result = (await lambdas.invoke(route.functionId, event)) as
@@ -300,7 +309,7 @@ export async function startWsFront(
         typeof result === 'string' ? result : typeof result.body === 'string' ? result.body : undefined;
       if (text !== undefined && conn.socket.readyState === conn.socket.OPEN) conn.socket.send(text);
     } catch (err) {
-      if (err instanceof LambdaThrottledError) return sendThrottled(conn, body);
+      if (err instanceof LambdaThrottledError) return sendThrottled(conn, frame);
       console.error(`local ws front: ${routeKey} failed:`, err);
       if (conn.socket.readyState === conn.socket.OPEN) {
         conn.socket.send(
@@ -396,17 +405,10 @@ function sessionEndTimer(ws: WebSocket, tokenExpiresAt: unknown): NodeJS.Timeout
   return timer;
 }
 
-/** The client's `requestId` of a frame, echoed when the front itself answers it. */
-const requestIdOf = (body: string): string | undefined => stringField(body, 'requestId');
-
-/** A short string field of a JSON frame (at most 128 characters), if it has one. */
-function stringField(body: string, name: string): string | undefined {
-  try {
-    const value = (JSON.parse(body) as Record<string, unknown>)[name];
-    return typeof value === 'string' && value.length <= 128 ? value : undefined;
-  } catch {
-    return undefined;
-  }
+/** A short string field of a parsed frame (at most 128 characters), if it has one. */
+function stringField(frame: Record<string, unknown> | undefined, name: string): string | undefined {
+  const value = frame?.[name];
+  return typeof value === 'string' && value.length <= 128 ? value : undefined;
 }
 
 function flatHeaders(req: IncomingMessage): Record<string, string> {
