@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from './batch-get.js';
-import { queryAll } from './scan.js';
+import { queryAll, scanTable } from './scan.js';
 import type { HeldSend } from './send-queue.js';
 
 export type ConversationType = 'direct' | 'group';
@@ -122,4 +122,22 @@ export async function getUserConversation(userId: string, conversationId: string
     new GetCommand({ TableName: t.userConversations, Key: { userId, conversationId }, ConsistentRead: true }),
   );
   return res.Item as UserConversationItem | undefined;
+}
+
+/**
+ * Every conversation, membership and per-user list entry, strongly consistent; for checkers, never
+ * request paths.
+ */
+export async function scanConversationTables(deps: Deps = {}): Promise<{
+  conversations: ConversationItem[];
+  members: MemberItem[];
+  entries: UserConversationItem[];
+}> {
+  const { client, t } = env(deps);
+  const [conversations, members, entries] = await Promise.all([
+    scanTable<ConversationItem>(client, t.conversations),
+    scanTable<MemberItem>(client, t.members),
+    scanTable<UserConversationItem>(client, t.userConversations),
+  ]);
+  return { conversations, members, entries };
 }

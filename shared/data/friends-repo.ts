@@ -2,7 +2,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { requestKeys } from './keys.js';
-import { queryAll } from './scan.js';
+import { queryAll, scanTable } from './scan.js';
 import { transactWrite } from './transactions.js';
 
 export type RequestStatus = 'pending' | 'accepted' | 'rejected' | 'cancelled';
@@ -327,8 +327,8 @@ export async function listPendingRequests(
     TableName: t.friendRequests,
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
     ExpressionAttributeValues: {
-      ':pk': `USER#${userId}`,
-      ':prefix': direction === 'incoming' ? 'IN#' : 'OUT#',
+      ':pk': requestKeys.entries(userId, direction).pk,
+      ':prefix': requestKeys.entries(userId, direction).skPrefix,
     },
   });
   return items.map(({ pk: _pk, sk: _sk, ...rest }) => ({ ...rest, status: 'pending' }) as FriendRequestItem);
@@ -349,8 +349,8 @@ export async function countPendingRequests(
         TableName: t.friendRequests,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: {
-          ':pk': `USER#${userId}`,
-          ':prefix': direction === 'incoming' ? 'IN#' : 'OUT#',
+          ':pk': requestKeys.entries(userId, direction).pk,
+          ':prefix': requestKeys.entries(userId, direction).skPrefix,
         },
         Select: 'COUNT',
         ConsistentRead: true,
@@ -361,4 +361,42 @@ export async function countPendingRequests(
     start = res.LastEvaluatedKey;
   } while (start);
   return count;
+}
+
+/** Every friendship row (both directions), strongly consistent; for checkers, never request paths. */
+export async function scanFriendships(deps: Deps = {}): Promise<FriendshipItem[]> {
+  const { client, t } = env(deps);
+  return scanTable<FriendshipItem>(client, t.friendships);
+}
+
+/** A pending request's list entry, read back from its key. */
+export interface PendingRequestEntry {
+  /** The entry's stored key as `pk|sk`, for reports. */
+  key: string;
+  requestId: string;
+  /** Whose list holds the entry. */
+  userId: string;
+  direction: 'incoming' | 'outgoing' | undefined;
+  /** The request's other side. */
+  otherUserId: string | undefined;
+}
+
+/**
+ * Every request record and every pending list entry, strongly consistent; for checkers, never
+ * request paths.
+ */
+export async function scanFriendRequests(
+  deps: Deps = {},
+): Promise<{ records: FriendRequestItem[]; entries: PendingRequestEntry[] }> {
+  const { client, t } = env(deps);
+  const items = await scanTable<Record<string, unknown>>(client, t.friendRequests);
+  const records = items.filter(requestKeys.isRecord) as unknown as FriendRequestItem[];
+  const entries = items
+    .filter((i) => !requestKeys.isRecord(i))
+    .map((i) => ({
+      key: `${String(i.pk)}|${String(i.sk)}`,
+      requestId: String(i.requestId),
+      ...requestKeys.parseEntry(i),
+    }));
+  return { records, entries };
 }

@@ -1,8 +1,9 @@
-import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import type { ConversationItem, MemberItem } from './conversations-repo.js';
-import { transactWrite } from './transactions.js';
+import { cancellationReasons, isRetryableCancellation, transactWrite } from './transactions.js';
 
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -158,4 +159,200 @@ export async function removeGroupMember(
   if (failed[0] === 'ConditionalCheckFailed' || failed[3] === 'ConditionalCheckFailed')
     return { ok: false, reason: 'stale' };
   return { ok: false, reason: 'not_member' };
+}
+
+/*
+ * The CreateGroup saga's writes: the group is created `creating` (invisible, refusing messages), filled
+ * chunk by chunk, then opened; a failure marks it `failed` and strips it again. Every write is
+ * conditioned on the group's state, so a step re-run by the state machine or the reconciler is a no-op.
+ */
+
+/** A saga write that only lost a race (retry it) or found the group in a state that refuses it. */
+export type SagaWriteResult = { ok: true } | { ok: false; reason: 'retry' | 'refused' };
+
+function sagaResult(err: unknown): SagaWriteResult {
+  const reasons = cancellationReasons(err);
+  if (!reasons) throw err;
+  return { ok: false, reason: isRetryableCancellation(reasons) ? 'retry' : 'refused' };
+}
+
+/**
+ * Writes the group `creating`, tagged with its operation; re-running it for the same operation is a
+ * no-op. Resolves false when the conversation id is already used by something else.
+ */
+export async function createPendingGroup(
+  conversation: ConversationItem & { operationId: string },
+  deps: Deps = {},
+): Promise<boolean> {
+  const { client, t } = env(deps);
+  try {
+    await client.send(
+      new PutCommand({
+        TableName: t.conversations,
+        Item: conversation,
+        ConditionExpression: 'attribute_not_exists(conversationId) OR operationId = :op',
+        ExpressionAttributeValues: { ':op': conversation.operationId },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/**
+ * Adds one chunk of members (memberships and list entries, `ownerId` as owner) in one transaction,
+ * conditioned on the group still being `creating`. Puts are idempotent: a retried chunk does no second
+ * work. At most CREATE_GROUP_CHUNK users.
+ */
+export async function addMembersWhileCreating(
+  input: { conversationId: string; ownerId: string; createdAt: string; userIds: readonly string[] },
+  deps: Deps = {},
+): Promise<SagaWriteResult> {
+  const { client, t } = env(deps);
+  const { conversationId, createdAt } = input;
+  try {
+    await client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: t.conversations,
+              Key: { conversationId },
+              ConditionExpression: '#status = :creating',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':creating': 'creating' },
+            },
+          },
+          ...input.userIds.flatMap((userId) => [
+            {
+              Put: {
+                TableName: t.members,
+                Item: {
+                  conversationId,
+                  userId,
+                  role: userId === input.ownerId ? 'owner' : 'member',
+                  joinedAt: createdAt,
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: t.userConversations,
+                Item: { userId, conversationId, type: 'group', joinedAt: createdAt, lastReadSeq: 0 },
+              },
+            },
+          ]),
+        ],
+      }),
+    );
+    return { ok: true };
+  } catch (err) {
+    return sagaResult(err);
+  }
+}
+
+/**
+ * Opens a `creating` group with its final member count (idempotent on an active group). Resolves false
+ * when the group was failed meanwhile.
+ */
+export async function activateGroup(conversationId: string, memberCount: number, deps: Deps = {}) {
+  const { client, t } = env(deps);
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: t.conversations,
+        Key: { conversationId },
+        UpdateExpression: 'SET #status = :active, memberCount = :n, version = version + :one',
+        ConditionExpression: '#status IN (:creating, :active)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':active': 'active',
+          ':creating': 'creating',
+          ':n': memberCount,
+          ':one': 1,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/**
+ * Marks a group `failed` unless it is active, so no chunk still in flight can add members after the
+ * clean-up. Resolves false when the condition failed: the group is active, or was never created.
+ */
+export async function markGroupFailed(conversationId: string, deps: Deps = {}): Promise<boolean> {
+  const { client, t } = env(deps);
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: t.conversations,
+        Key: { conversationId },
+        UpdateExpression: 'SET #status = :failed',
+        ConditionExpression: 'attribute_exists(conversationId) AND #status <> :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'failed', ':active': 'active' },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/** Members removed per transaction when a failed group is stripped: two deletes each plus the check. */
+const STRIP_PAGE = 49;
+
+/**
+ * Removes every membership and list entry of a group that is not active, a page at a time, each page
+ * in a transaction that re-checks the group is not active, so an opened group is never stripped.
+ * Idempotent; `refused` means the group is active.
+ */
+export async function removeMembersUnlessActive(
+  conversationId: string,
+  deps: Deps = {},
+): Promise<SagaWriteResult> {
+  const { client, t } = env(deps);
+  for (;;) {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: t.members,
+        KeyConditionExpression: 'conversationId = :c',
+        ExpressionAttributeValues: { ':c': conversationId },
+        ConsistentRead: true,
+        Limit: STRIP_PAGE,
+      }),
+    );
+    const userIds = (page.Items ?? []).map((m) => m.userId as string);
+    if (userIds.length === 0) return { ok: true };
+    try {
+      await client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: t.conversations,
+                Key: { conversationId },
+                ConditionExpression: 'attribute_not_exists(conversationId) OR #status <> :active',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':active': 'active' },
+              },
+            },
+            ...userIds.flatMap((userId) => [
+              { Delete: { TableName: t.members, Key: { conversationId, userId } } },
+              { Delete: { TableName: t.userConversations, Key: { userId, conversationId } } },
+            ]),
+          ],
+        }),
+      );
+    } catch (err) {
+      return sagaResult(err);
+    }
+  }
 }

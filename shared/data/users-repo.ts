@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
@@ -261,6 +261,86 @@ export async function replacePassword(
     return res.Attributes as UserItem;
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException) return undefined;
+    throw err;
+  }
+}
+
+/*
+ * The DeleteAccount saga's writes. `markUserDeleting` is its pivot; `tombstone` its last word. Each is
+ * conditioned on the status it moves from, so a re-run by the reconciler changes nothing twice.
+ */
+
+/** Moves an active account to `deleting`. Resolves false when the account is not active. */
+export async function markUserDeleting(userId: string, now: string, deps: Deps = {}): Promise<boolean> {
+  const { client = defaultClient } = deps;
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: tablesOf(deps).users,
+        Key: { userId },
+        UpdateExpression: 'SET #status = :deleting, version = version + :one, updatedAt = :now',
+        ConditionExpression: '#status = :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':deleting': 'deleting', ':active': 'active', ':one': 1, ':now': now },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/**
+ * Frees a username, only if its guard still points at `userId` (or is already gone). Resolves false
+ * when someone else holds it now. The guard lives here, with the user, because registration writes
+ * both in one transaction.
+ */
+export async function releaseUsername(username: string, userId: string, deps: Deps = {}): Promise<boolean> {
+  const { client = defaultClient } = deps;
+  try {
+    await client.send(
+      new DeleteCommand({
+        TableName: tablesOf(deps).usernames,
+        Key: { username },
+        ConditionExpression: 'attribute_not_exists(username) OR userId = :u',
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/**
+ * Turns a `deleting` account into a tombstone: no profile data, no username, no password or token
+ * state, status `deleted`. Resolves false when the account is not `deleting`.
+ */
+export async function tombstoneUser(userId: string, now: string, deps: Deps = {}): Promise<boolean> {
+  const { client = defaultClient } = deps;
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: tablesOf(deps).users,
+        Key: { userId },
+        UpdateExpression:
+          'SET #status = :deleted, username = :empty, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash, revokedTokens',
+        ConditionExpression: '#status = :deleting',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':deleted': 'deleted',
+          ':deleting': 'deleting',
+          ':empty': '',
+          ':one': 1,
+          ':now': now,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
     throw err;
   }
 }

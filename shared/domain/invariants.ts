@@ -1,8 +1,7 @@
-import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
-import { type Config, config } from '../config/env.js';
-import type { ConversationItem, MemberItem, UserConversationItem } from '../data/conversations-repo.js';
-import type { FriendRequestItem, FriendshipItem } from '../data/friends-repo.js';
-import { scanTable } from '../data/scan.js';
+import type { DocClient } from '../clients/dynamodb.js';
+import type { Config } from '../config/env.js';
+import { scanConversationTables } from '../data/conversations-repo.js';
+import { scanFriendRequests, scanFriendships } from '../data/friends-repo.js';
 import { directConversationId } from './ids.js';
 
 export interface Violation {
@@ -19,14 +18,10 @@ export interface Violation {
 export async function checkInvariants(
   deps: { client?: DocClient; tables?: Config['tables'] } = {},
 ): Promise<Violation[]> {
-  const client = deps.client ?? defaultClient;
-  const t = deps.tables ?? config().tables;
-  const [friendships, requestItems, conversations, members, entries] = await Promise.all([
-    scanTable<FriendshipItem>(client, t.friendships),
-    scanTable<Record<string, string>>(client, t.friendRequests),
-    scanTable<ConversationItem>(client, t.conversations),
-    scanTable<MemberItem>(client, t.members),
-    scanTable<UserConversationItem>(client, t.userConversations),
+  const [friendships, requests, { conversations, members, entries }] = await Promise.all([
+    scanFriendships(deps),
+    scanFriendRequests(deps),
+    scanConversationTables(deps),
   ]);
   const violations: Violation[] = [];
   const add = (rule: string, detail: string) => violations.push({ rule, detail });
@@ -81,24 +76,22 @@ export async function checkInvariants(
     }
   }
 
-  const records = requestItems.filter((i) => i.sk === 'REQ') as unknown as FriendRequestItem[];
+  const { records, entries: pendingViews } = requests;
   const views = new Set(
-    requestItems.filter((i) => i.sk !== 'REQ').map((i) => `${i.pk}|${i.sk}|${i.requestId}`),
+    pendingViews.map((v) => `${v.direction}|${v.userId}|${v.otherUserId}|${v.requestId}`),
   );
-  const pendingViews = requestItems.filter((i) => i.sk !== 'REQ');
   const pendingIds = new Set(records.filter((r) => r.status === 'pending').map((r) => r.requestId));
   for (const r of records) {
     if (r.status !== 'pending') continue;
     if (friendSet.has(friendKey(r.fromUserId, r.toUserId)))
       add('pending-request-between-friends', r.requestId);
-    if (!views.has(`USER#${r.toUserId}|IN#${r.fromUserId}|${r.requestId}`))
+    if (!views.has(`incoming|${r.toUserId}|${r.fromUserId}|${r.requestId}`))
       add('pending-request-without-incoming-entry', r.requestId);
-    if (!views.has(`USER#${r.fromUserId}|OUT#${r.toUserId}|${r.requestId}`))
+    if (!views.has(`outgoing|${r.fromUserId}|${r.toUserId}|${r.requestId}`))
       add('pending-request-without-outgoing-entry', r.requestId);
   }
   for (const v of pendingViews) {
-    if (!pendingIds.has(v.requestId as string))
-      add('request-entry-without-pending-request', `${v.pk}|${v.sk}`);
+    if (!pendingIds.has(v.requestId)) add('request-entry-without-pending-request', v.key);
   }
   return violations;
 }

@@ -1,10 +1,12 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb } from '../clients/dynamodb.js';
-import { config } from '../config/env.js';
 import { type ConversationItem, getConversation, listMembers } from '../data/conversations-repo.js';
+import {
+  activateGroup,
+  addMembersWhileCreating,
+  createPendingGroup,
+  markGroupFailed,
+  removeMembersUnlessActive,
+} from '../data/groups-repo.js';
 import { setOperationStatus } from '../data/operations-repo.js';
-import { cancellationReasons, isRetryableCancellation } from '../data/transactions.js';
 import { toConversation } from '../domain/conversations.js';
 import { describeSagaError } from '../domain/operation-errors.js';
 import { pushToUsers } from '../domain/push.js';
@@ -22,8 +24,6 @@ export interface CreateGroupInput {
   createdAt: string;
   error?: { Error?: string; Cause?: string };
 }
-
-const t = () => config().tables;
 
 /**
  * Step 1: the conversation, in state `creating` (invisible to members, refusing messages). Re-running it
@@ -43,20 +43,7 @@ export async function createConversation(input: CreateGroupInput): Promise<void>
     version: 1,
     operationId: input.operationId,
   };
-  try {
-    await ddb.send(
-      new PutCommand({
-        TableName: t().conversations,
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(conversationId) OR operationId = :op',
-        ExpressionAttributeValues: { ':op': input.operationId },
-      }),
-    );
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException)
-      throw new BusinessError('conversation id already in use');
-    throw err;
-  }
+  if (!(await createPendingGroup(item))) throw new BusinessError('conversation id already in use');
 }
 
 /**
@@ -66,69 +53,17 @@ export async function createConversation(input: CreateGroupInput): Promise<void>
 export async function addChunk(
   input: Pick<CreateGroupInput, 'conversationId' | 'ownerId' | 'createdAt'> & { userIds: string[] },
 ) {
-  const { conversationId, createdAt } = input;
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            ConditionCheck: {
-              TableName: t().conversations,
-              Key: { conversationId },
-              ConditionExpression: '#status = :creating',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':creating': 'creating' },
-            },
-          },
-          ...input.userIds.flatMap((userId) => [
-            {
-              Put: {
-                TableName: t().members,
-                Item: {
-                  conversationId,
-                  userId,
-                  role: userId === input.ownerId ? 'owner' : 'member',
-                  joinedAt: createdAt,
-                },
-              },
-            },
-            {
-              Put: {
-                TableName: t().userConversations,
-                Item: { userId, conversationId, type: 'group', joinedAt: createdAt, lastReadSeq: 0 },
-              },
-            },
-          ]),
-        ],
-      }),
-    );
-  } catch (err) {
-    const reasons = cancellationReasons(err);
-    if (!reasons) throw err;
-    if (isRetryableCancellation(reasons)) throw new TransientError('chunk lost a race');
-    throw new BusinessError('the group is no longer being created');
-  }
+  const result = await addMembersWhileCreating(input);
+  if (result.ok) return;
+  if (result.reason === 'retry') throw new TransientError('chunk lost a race');
+  throw new BusinessError('the group is no longer being created');
 }
 
 /** Step 3: counts the members and opens the group; from here on the saga only moves forward. */
 export async function activate(input: Pick<CreateGroupInput, 'conversationId'>): Promise<void> {
   const count = (await listMembers(input.conversationId)).length;
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: t().conversations,
-        Key: { conversationId: input.conversationId },
-        UpdateExpression: 'SET #status = :active, memberCount = :n, version = version + :one',
-        ConditionExpression: '#status IN (:creating, :active)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':active': 'active', ':creating': 'creating', ':n': count, ':one': 1 },
-      }),
-    );
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException)
-      throw new BusinessError('the group was failed meanwhile');
-    throw err;
-  }
+  if (!(await activateGroup(input.conversationId, count)))
+    throw new BusinessError('the group was failed meanwhile');
 }
 
 /** Step 4: tells every member (best effort; clients also see it in their list). */
@@ -155,46 +90,10 @@ export async function complete(input: Pick<CreateGroupInput, 'operationId'>): Pr
  * re-check the group is not active, so an opened group is never stripped. Idempotent.
  */
 export async function removeMembers(input: Pick<CreateGroupInput, 'conversationId'>): Promise<void> {
-  const { conversationId } = input;
-  for (;;) {
-    const page = await ddb.send(
-      new QueryCommand({
-        TableName: t().members,
-        KeyConditionExpression: 'conversationId = :c',
-        ExpressionAttributeValues: { ':c': conversationId },
-        ConsistentRead: true,
-        Limit: 49,
-      }),
-    );
-    const userIds = (page.Items ?? []).map((m) => m.userId as string);
-    if (userIds.length === 0) return;
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: t().conversations,
-                Key: { conversationId },
-                ConditionExpression: 'attribute_not_exists(conversationId) OR #status <> :active',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':active': 'active' },
-              },
-            },
-            ...userIds.flatMap((userId) => [
-              { Delete: { TableName: t().members, Key: { conversationId, userId } } },
-              { Delete: { TableName: t().userConversations, Key: { userId, conversationId } } },
-            ]),
-          ],
-        }),
-      );
-    } catch (err) {
-      const reasons = cancellationReasons(err);
-      if (!reasons) throw err;
-      if (isRetryableCancellation(reasons)) throw new TransientError('compensation lost a race');
-      throw new BusinessError('the group is active; it is not undone');
-    }
-  }
+  const result = await removeMembersUnlessActive(input.conversationId);
+  if (result.ok) return;
+  if (result.reason === 'retry') throw new TransientError('compensation lost a race');
+  throw new BusinessError('the group is active; it is not undone');
 }
 
 /**
@@ -202,23 +101,10 @@ export async function removeMembers(input: Pick<CreateGroupInput, 'conversationI
  * after the clean-up (every chunk is conditioned on `creating`); an active group is never failed.
  */
 export async function failGroup(input: Pick<CreateGroupInput, 'conversationId'>): Promise<void> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: t().conversations,
-        Key: { conversationId: input.conversationId },
-        UpdateExpression: 'SET #status = :failed',
-        ConditionExpression: 'attribute_exists(conversationId) AND #status <> :active',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':failed': 'failed', ':active': 'active' },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    const current = await getConversation(input.conversationId);
-    if (current?.status === 'active') throw new BusinessError('the group is active; it is not undone');
-    // No conversation was ever created: nothing to mark, nothing can be added.
-  }
+  if (await markGroupFailed(input.conversationId)) return;
+  const current = await getConversation(input.conversationId);
+  if (current?.status === 'active') throw new BusinessError('the group is active; it is not undone');
+  // No conversation was ever created: nothing to mark, nothing can be added.
 }
 
 /** Compensation 3: the operation is compensated, with the error that caused it. */

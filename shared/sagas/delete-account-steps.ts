@@ -1,7 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb } from '../clients/dynamodb.js';
-import { config } from '../config/env.js';
 import { listUserConnections } from '../data/connections-repo.js';
 import { getConversation, listUserConversations } from '../data/conversations-repo.js';
 import {
@@ -13,7 +9,7 @@ import {
 } from '../data/friends-repo.js';
 import { removeGroupMember } from '../data/groups-repo.js';
 import { setOperationStatus } from '../data/operations-repo.js';
-import { getUser } from '../data/users-repo.js';
+import { getUser, markUserDeleting, releaseUsername, tombstoneUser } from '../data/users-repo.js';
 import { removeMember } from '../domain/groups.js';
 import { closeConnection, pushToConnections } from '../domain/push.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
@@ -39,33 +35,13 @@ export interface DeleteAccountInput {
   error?: { Error?: string; Cause?: string };
 }
 
-const t = () => config().tables;
-
 /** Pivot: the account refuses logins and requests from now on. */
 export async function markDeleting({ userId }: DeleteAccountInput): Promise<void> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: t().users,
-        Key: { userId },
-        UpdateExpression: 'SET #status = :deleting, version = version + :one, updatedAt = :now',
-        ConditionExpression: '#status = :active',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':deleting': 'deleting',
-          ':active': 'active',
-          ':one': 1,
-          ':now': new Date().toISOString(),
-        },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    const user = await getUser(userId);
-    // A re-run (by the reconciler) finds the account already deleting, or already tombstoned.
-    if (user?.status === 'deleting' || user?.status === 'deleted') return;
-    throw new BusinessError('no such account');
-  }
+  if (await markUserDeleting(userId, new Date().toISOString())) return;
+  const user = await getUser(userId);
+  // A re-run (by the reconciler) finds the account already deleting, or already tombstoned.
+  if (user?.status === 'deleting' || user?.status === 'deleted') return;
+  throw new BusinessError('no such account');
 }
 
 /** Ends every friendship, each pair atomically (both rows in one transaction). */
@@ -131,18 +107,7 @@ export async function freeUsername({ userId }: DeleteAccountInput): Promise<void
   const user = await getUser(userId);
   // A tombstone has no username left: the guard was freed before it was written.
   if (!user?.username) return;
-  try {
-    await ddb.send(
-      new DeleteCommand({
-        TableName: t().usernames,
-        Key: { username: user.username },
-        ConditionExpression: 'attribute_not_exists(username) OR userId = :u',
-        ExpressionAttributeValues: { ':u': userId },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err; // someone else has it now
-  }
+  await releaseUsername(user.username, userId); // false: someone else has it now
 }
 
 /**
@@ -150,29 +115,8 @@ export async function freeUsername({ userId }: DeleteAccountInput): Promise<void
  * token state, status `deleted`.
  */
 export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: t().users,
-        Key: { userId },
-        UpdateExpression:
-          'SET #status = :deleted, username = :empty, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash, revokedTokens',
-        ConditionExpression: '#status = :deleting',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':deleted': 'deleted',
-          ':deleting': 'deleting',
-          ':empty': '',
-          ':one': 1,
-          ':now': new Date().toISOString(),
-        },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    if ((await getUser(userId))?.status !== 'deleted')
-      throw new BusinessError('account is not being deleted');
-  }
+  if (await tombstoneUser(userId, new Date().toISOString())) return;
+  if ((await getUser(userId))?.status !== 'deleted') throw new BusinessError('account is not being deleted');
 }
 
 export async function complete({ operationId }: DeleteAccountInput): Promise<void> {
