@@ -61,9 +61,11 @@ const specs: Record<TableName, KeySpec> = {
     partitionKey: { name: 'reactorKey', type: S },
     sortKey: { name: 'reactionKey', type: S },
   },
-  // USER#<id>/SLOT#<n> lists a user's live connections; CONN#<id>/META maps back. Only META items carry
-  // `expiryShard`, so the sparse index `expiring` holds one entry per connection, sorted by session end:
-  // the session sweeper reads the ended ones there.
+  // Three item kinds (keys built only by shared/data/connections-repo.ts): USER#<id>/SLOT#<n> holds one
+  // of a user's live connections (n below the per-user cap) with its presence lease; CONN#<id>/META maps
+  // a connection back to its user and slot; USER#<id>/PRESENCE is the user's stored presence (no TTL).
+  // Only META items carry `expiryShard`, so the sparse index `expiring` holds one entry per connection,
+  // sorted by session end: the session sweeper reads the ended ones there.
   connections: {
     partitionKey: { name: 'pk', type: S },
     sortKey: { name: 'sk', type: S },

@@ -11,6 +11,7 @@ import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { RetryableError } from '../retry.js';
 import type { ConversationItem } from './conversations-repo.js';
+import { queryAll } from './scan.js';
 import type { HeldSend } from './send-queue.js';
 import { cancellationReasons, isRetryableCancellation } from './transactions.js';
 
@@ -474,4 +475,28 @@ export async function markRead(userId: string, conversationId: string, seq: numb
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
     return (err.Item ? 'unchanged' : 'not_a_member') satisfies MarkReadResult;
   }
+}
+
+/**
+ * The messages of a conversation with `lo <= seq <= hi`, every page; strongly consistent unless
+ * `consistent: false`. A Query is charged by the size it reads, so a dense range is far cheaper than
+ * BatchGetItem's half unit per item.
+ */
+export async function listMessagesInSeqRange(
+  conversationId: string,
+  lo: number,
+  hi: number,
+  options: { consistent?: boolean } = {},
+  deps: Deps = {},
+): Promise<Record<string, unknown>[]> {
+  const { client, t } = env(deps);
+  return queryAll<Record<string, unknown>>(
+    client,
+    {
+      TableName: t.messages,
+      KeyConditionExpression: 'conversationId = :c AND seq BETWEEN :lo AND :hi',
+      ExpressionAttributeValues: { ':c': conversationId, ':lo': lo, ':hi': hi },
+    },
+    options,
+  );
 }

@@ -1,10 +1,10 @@
 import { type DocClient, ddb as defaultDdb } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
+import { scanPages } from '../data/scan.js';
 import { type ActionOutcome, applyActions } from './bulk.js';
 import { type SearchClient, searchClient } from './client.js';
 import { actionForItem, type SearchAction } from './documents.js';
 import { ensureIndices, type SearchIndex } from './indices.js';
-import { scanPages } from './table-scan.js';
 
 export interface BackfillOptions {
   /** Which indices to fill; both by default. */

@@ -1,9 +1,9 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultDdb } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from '../data/batch-get.js';
 import { readCursor, saveCursor } from '../data/cursors-repo.js';
-import { queryAll } from '../data/scan.js';
+import { listMessagesInSeqRange } from '../data/messages-repo.js';
+import { scanSegmentPage } from '../data/scan.js';
 import { logger } from '../logger.js';
 import { type ActionOutcome, applyActions } from './bulk.js';
 import { type SearchClient, searchClient } from './client.js';
@@ -169,19 +169,16 @@ async function advance(
           const start = segments[segment];
           // Eventually consistent (half the cost): an item read before a write is older than its
           // document and is left alone ("ahead"), and a new item reaches the index by the stream.
-          const page = await ctx.ddb.send(
-            new ScanCommand({
-              TableName: ctx.tables[index],
-              Segment: segment,
-              TotalSegments: segments.length,
-              Limit: pageSize,
-              ExclusiveStartKey: start && start !== 'done' ? start : undefined,
-            }),
-          );
-          const items = page.Items ?? [];
+          const page = await scanSegmentPage(ctx.ddb, ctx.tables[index], {
+            segment,
+            totalSegments: segments.length,
+            limit: pageSize,
+            start: start && start !== 'done' ? start : undefined,
+          });
+          const items = page.items;
           limits.budget -= items.length;
           if (items.length) await checkItems(index, items, counts, ctx);
-          segments[segment] = page.LastEvaluatedKey ?? 'done';
+          segments[segment] = page.next ?? 'done';
         }),
       );
     } else {
@@ -546,14 +543,12 @@ async function messagesInRanges(
   }
   const pages = await Promise.all(
     [...ranges].map(([conversationId, { lo, hi }]) =>
-      queryAll<Record<string, unknown>>(
-        ctx.ddb,
-        {
-          TableName: ctx.tables.messages,
-          KeyConditionExpression: 'conversationId = :c AND seq BETWEEN :lo AND :hi',
-          ExpressionAttributeValues: { ':c': conversationId, ':lo': lo, ':hi': hi },
-        },
+      listMessagesInSeqRange(
+        conversationId,
+        lo,
+        hi,
         { consistent: false },
+        { client: ctx.ddb, tables: ctx.tables },
       ),
     ),
   );
