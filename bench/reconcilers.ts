@@ -104,7 +104,7 @@ try {
   console.log(`indexed ${filled.docs} documents (backfill) in ${Math.round(performance.now() - t)} ms`);
 
   // Drift, made behind the indexer's back.
-  const { searchClient } = await import('#shared/search/client.js');
+  const { searchClient } = await import('#shared/adapters/opensearch.js');
   const client = searchClient();
   const lost = messages.filter((_, i) => i % 100 === 0);
   const stale = messages.filter((_, i) => i % 100 === 1);
@@ -245,7 +245,7 @@ try {
   if (repaired !== UNFINISHED_OPS) throw new Error(`repaired ${repaired} of ${UNFINISHED_OPS}`);
   if (opRuns.some((r) => r.read > DEFAULT_OPERATIONS_BUDGET))
     throw new Error('an operations run went over its budget');
-  const { closeSearchClient } = await import('#shared/search/client.js');
+  const { closeSearchClient } = await import('#shared/adapters/opensearch.js');
   await closeSearchClient();
 } catch (err) {
   console.error(err);

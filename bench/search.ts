@@ -53,9 +53,9 @@ const sentence = (i: number) =>
 const query = () => (Math.random() < 0.8 ? pick(WORDS) : pick(CJK).slice(0, 2));
 const sleep = (msDelay: number) => new Promise((r) => setTimeout(r, msDelay));
 
-type Search = typeof import('#shared/search/client.js');
+type Search = typeof import('#shared/adapters/opensearch.js');
 const searchModules = async () => ({
-  client: await import('#shared/search/client.js'),
+  client: await import('#shared/adapters/opensearch.js'),
   indices: await import('#shared/search/indices.js'),
   indexer: await import('#shared/search/indexer.js'),
   queries: await import('#shared/search/queries.js'),

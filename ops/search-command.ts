@@ -11,7 +11,7 @@ export async function runSearchCommand(
   const target = await connectToDeployment();
   const { connectToSearch } = await import('./search-target.js');
   const search = await connectToSearch();
-  const { closeSearchClient } = await import('#shared/search/client.js');
+  const { closeSearchClient } = await import('#shared/adapters/opensearch.js');
   let code: number;
   try {
     code = await run({ target, search });

@@ -1,8 +1,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { searchClient } from '../adapters/opensearch.js';
 import { sqsClient } from '../clients/sqs.js';
 import { pingDatabase } from '../data/health-repo.js';
 import { MESSAGE_QUEUE_URL_ENV } from '../data/send-queue.js';
-import { searchClient } from '../search/client.js';
 
 export type DependencyStatus = 'ok' | 'unavailable';
 

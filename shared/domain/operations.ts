@@ -1,6 +1,4 @@
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { sfnClient } from '../clients/sfn.js';
-import { config } from '../config/env.js';
+import { sagaRunner } from '../adapters/step-functions.js';
 import {
   createOperation,
   getOperation,
@@ -38,23 +36,10 @@ export const toOperation = ({
   updatedAt,
 });
 
-function machineFor(type: OperationType): string {
-  const arn =
-    type === 'createGroup' ? config().stateMachines.createGroup : config().stateMachines.deleteAccount;
-  if (!arn) throw new Error(`No state machine configured for ${type}`);
-  return arn;
-}
-
-/** Starts (or restarts) the saga of an operation; execution names are unique per run, as AWS requires. */
+/** Starts (or restarts) the saga of an operation, as its next run (see `executionName`). */
 export async function startExecution(op: OperationItem): Promise<void> {
   const run = await nextExecution(op.operationId);
-  await sfnClient().send(
-    new StartExecutionCommand({
-      stateMachineArn: machineFor(op.type),
-      name: run === 1 ? op.operationId : `${op.operationId}-${run}`,
-      input: JSON.stringify({ ...op.input, operationId: op.operationId }),
-    }),
-  );
+  await sagaRunner().start(op.type, op.operationId, run, { ...op.input, operationId: op.operationId });
 }
 
 /**

@@ -1,9 +1,4 @@
-import {
-  DeleteConnectionCommand,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
-import { connectionsClient } from '../clients/connections.js';
+import { connectionsApi } from '../adapters/connections-api.js';
 import { deleteConnection, listConnectionsOfUsers } from '../data/connections-repo.js';
 import { logger } from '../logger.js';
 import { emitMetrics } from '../metrics.js';
@@ -52,21 +47,20 @@ export async function pushFrames(deliveries: readonly Delivery[]): Promise<PushR
       const { connectionId, frame } = deliveries[next++] as Delivery;
       if (gone.has(connectionId)) continue;
       try {
-        await post(connectionId, encode(frame));
-        result.delivered++;
-      } catch (err) {
-        if (err instanceof GoneException) {
-          result.gone++;
-          gone.add(connectionId);
-          // A connection still inside its `$connect` is Gone to posts as well: keep one that young,
-          // or a push racing a connect (a friend's presence) would forget a connection about to open.
-          await deleteConnection(connectionId, {}, { connectedBefore: Date.now() - CONNECT_GRACE_MS }).catch(
-            (e) => logger.warn('stale connection cleanup failed', { e }),
-          );
-        } else {
-          result.failed++;
-          logger.warn('push failed', { connectionId, error: err as Error });
+        if ((await connectionsApi().post(connectionId, encode(frame))) === 'delivered') {
+          result.delivered++;
+          continue;
         }
+        result.gone++;
+        gone.add(connectionId);
+        // A connection still inside its `$connect` is Gone to posts as well: keep one that young,
+        // or a push racing a connect (a friend's presence) would forget a connection about to open.
+        await deleteConnection(connectionId, {}, { connectedBefore: Date.now() - CONNECT_GRACE_MS }).catch(
+          (e) => logger.warn('stale connection cleanup failed', { e }),
+        );
+      } catch (err) {
+        result.failed++;
+        logger.warn('push failed', { connectionId, error: err as Error });
       }
     }
   };
@@ -82,23 +76,6 @@ export async function pushFrames(deliveries: readonly Delivery[]): Promise<PushR
 /** Sends one event to many connections (see pushFrames). */
 export function pushToConnections(connectionIds: readonly string[], event: unknown): Promise<PushResult> {
   return pushFrames(connectionIds.map((connectionId) => ({ connectionId, frame: event })));
-}
-
-/**
- * One post. The client does not retry (see connections.ts), but a kept-alive socket that the server
- * closed just as it was reused fails with ECONNRESET or EPIPE before any answer: that post is sent once
- * more, on a fresh socket. Clients de-duplicate, should the first have arrived after all.
- */
-async function post(connectionId: string, data: Uint8Array): Promise<void> {
-  const send = () =>
-    connectionsClient().send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-  try {
-    await send();
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
-    await send();
-  }
 }
 
 /** Sends an event to every open connection of each user, except the excluded connection. */
@@ -120,10 +97,6 @@ export async function notifyUsers(userIds: readonly string[], event: unknown, ex
 
 /** Closes a connection from the server side (used when an account goes away). */
 export async function closeConnection(connectionId: string): Promise<void> {
-  try {
-    await connectionsClient().send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
-  } catch (err) {
-    if (!(err instanceof GoneException)) throw err;
-  }
+  await connectionsApi().close(connectionId);
   await deleteConnection(connectionId);
 }

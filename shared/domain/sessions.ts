@@ -1,5 +1,4 @@
-import { GetConnectionCommand, GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
-import { connectionsClient } from '../clients/connections.js';
+import { connectionsApi } from '../adapters/connections-api.js';
 import {
   deleteConnection,
   listEndedConnections,
@@ -54,14 +53,9 @@ export async function openConnection(record: NewConnection): Promise<SaveConnect
   const recorded = await listUserConnections(record.userId);
   const gone = await Promise.all(
     recorded.map(async (c) => {
-      try {
-        await connectionsClient().send(new GetConnectionCommand({ ConnectionId: c.connectionId }));
-        return false;
-      } catch (err) {
-        if (!(err instanceof GoneException)) return false;
-        await deleteConnection(c.connectionId);
-        return true;
-      }
+      if (!(await connectionsApi().isGone(c.connectionId))) return false;
+      await deleteConnection(c.connectionId);
+      return true;
     }),
   );
   return gone.some(Boolean) ? saveConnection(record) : first;

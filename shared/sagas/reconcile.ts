@@ -1,6 +1,4 @@
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { sfnClient } from '../clients/sfn.js';
-import { config } from '../config/env.js';
+import { sagaRunner } from '../adapters/step-functions.js';
 import { getConversation } from '../data/conversations-repo.js';
 import { readCursor, saveCursor } from '../data/cursors-repo.js';
 import {
@@ -39,21 +37,7 @@ interface OperationsCursor {
 /** The state of an operation's latest execution, or `missing` when none was started or it was lost. */
 async function latestExecutionStatus(op: OperationItem): Promise<string> {
   if (!op.executions) return 'missing';
-  const machine =
-    op.type === 'createGroup' ? config().stateMachines.createGroup : config().stateMachines.deleteAccount;
-  if (!machine) throw new Error(`no state machine configured for ${op.type}`);
-  const name = op.executions === 1 ? op.operationId : `${op.operationId}-${op.executions}`;
-  try {
-    const res = await sfnClient().send(
-      new DescribeExecutionCommand({
-        executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${name}`,
-      }),
-    );
-    return res.status ?? 'missing';
-  } catch (err) {
-    if ((err as Error).name === 'ExecutionDoesNotExist') return 'missing';
-    throw err;
-  }
+  return sagaRunner().status(op.type, op.operationId, op.executions);
 }
 
 /**

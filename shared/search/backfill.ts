@@ -1,8 +1,8 @@
+import { type SearchClient, searchClient } from '../adapters/opensearch.js';
 import { type DocClient, ddb as defaultDdb } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { scanPages } from '../data/scan.js';
 import { type ActionOutcome, applyActions } from './bulk.js';
-import { type SearchClient, searchClient } from './client.js';
 import { actionForItem, type SearchAction } from './documents.js';
 import { ensureIndices, type SearchIndex } from './indices.js';
 

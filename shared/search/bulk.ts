@@ -1,4 +1,4 @@
-import { type SearchClient, searchClient } from './client.js';
+import { type SearchClient, searchClient } from '../adapters/opensearch.js';
 import type { SearchAction } from './documents.js';
 import { aliases, ensureIndicesOnce, forgetEnsuredIndices } from './indices.js';
 

@@ -13,13 +13,13 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type SearchClient, searchClient } from '../adapters/opensearch.js';
 import { type DocClient, ddb as defaultDdb } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from '../data/batch-get.js';
 import { isTransientDependencyError } from '../errors.js';
 import { logger } from '../logger.js';
 import { applyActions } from './bulk.js';
-import { type SearchClient, searchClient } from './client.js';
 import { deadLetterQueueUrl } from './config.js';
 import { absentVersion, actionForItem, docIdOf, type SearchAction } from './documents.js';
 import { indexOfTable, tableNameOfArn } from './indexer.js';

@@ -1,11 +1,11 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { SearchClient } from '../adapters/opensearch.js';
 import { type Config, config } from '../config/env.js';
 import { logger } from '../logger.js';
 import { emitMetrics } from '../metrics.js';
 import { applyActions } from './bulk.js';
-import type { SearchClient } from './client.js';
 import { actionForItem, actionForRemoval, type SearchAction } from './documents.js';
 import type { SearchIndex } from './indices.js';
 

@@ -1,5 +1,5 @@
+import { responseErrorType, type SearchClient, searchClient } from '../adapters/opensearch.js';
 import { logger } from '../logger.js';
-import { responseErrorType, type SearchClient, searchClient } from './client.js';
 
 /**
  * Searches and writes go through aliases; each alias points at one versioned physical index, so a

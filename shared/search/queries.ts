@@ -1,14 +1,14 @@
-import { listUserConversations } from '../data/conversations-repo.js';
-import { getUsers } from '../data/users-repo.js';
-import { type PublicProfile, toPublicProfile } from '../domain/users.js';
-import { ForbiddenError, UnavailableError } from '../errors.js';
 import {
   isSearchUnavailable,
   queryOptions,
   responseErrorType,
   type SearchClient,
   searchClient,
-} from './client.js';
+} from '../adapters/opensearch.js';
+import { listUserConversations } from '../data/conversations-repo.js';
+import { getUsers } from '../data/users-repo.js';
+import { type PublicProfile, toPublicProfile } from '../domain/users.js';
+import { ForbiddenError, UnavailableError } from '../errors.js';
 import { itemVersionOf, presentVersion } from './documents.js';
 import { aliases, type SearchIndex } from './indices.js';
 

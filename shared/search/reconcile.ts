@@ -1,3 +1,4 @@
+import { type SearchClient, searchClient } from '../adapters/opensearch.js';
 import { type DocClient, ddb as defaultDdb } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from '../data/batch-get.js';
@@ -6,7 +7,6 @@ import { listMessagesInSeqRange } from '../data/messages-repo.js';
 import { scanSegmentPage } from '../data/scan.js';
 import { logger } from '../logger.js';
 import { type ActionOutcome, applyActions } from './bulk.js';
-import { type SearchClient, searchClient } from './client.js';
 import { absentVersion, actionForItem, itemVersionOf, keyOfDocId, type SearchAction } from './documents.js';
 import { aliases, ensureIndices, type SearchIndex } from './indices.js';
 

@@ -44,7 +44,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  const { closeSearchClient } = await import('#shared/search/client.js');
+  const { closeSearchClient } = await import('#shared/adapters/opensearch.js');
   await closeSearchClient();
   await os?.stop();
   if (dataPath) await rm(dataPath, { recursive: true, force: true });
@@ -53,7 +53,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------------
 // helpers: stream events built with marshall, index inspection
 
-const search = () => import('#shared/search/client.js').then((m) => m.searchClient());
+const search = () => import('#shared/adapters/opensearch.js').then((m) => m.searchClient());
 const tables = () => config().tables;
 let sequence = 10n ** 20n;
 const nextSeq = () => (++sequence).toString();

@@ -2,7 +2,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { errors } from '@opensearch-project/opensearch';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { SearchClient } from '#shared/search/client.js';
+import type { SearchClient } from '#shared/adapters/opensearch.js';
 import { indexStreamEvent } from '#shared/search/indexer.js';
 
 const tables = { users: 'UsersT', messages: 'MessagesT' } as any;
