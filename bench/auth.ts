@@ -56,13 +56,13 @@ const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(0
 const row = (s: Summary) => `p50 ${ms(s.p50).padStart(8)} p99 ${ms(s.p99).padStart(8)}`;
 
 await benchMain('auth: register and login latency, and the KDF share', async (runtime) => {
-  const { N, r, p, keyLength } = kdfParams;
+  const { N, r, p, keyLength } = kdfParams();
   console.log(
     `KDF: scrypt N=${N} (2^${Math.log2(N)}) r=${r} p=${p} keyLength=${keyLength} bytes, ` +
       `${((128 * N * r * p) / 2 ** 20).toFixed(0)} MiB per derivation` +
       `${process.env.SCRYPT_N || process.env.SCRYPT_R || process.env.SCRYPT_P ? ' (from SCRYPT_* env)' : ' (defaults)'}`,
   );
-  console.log('the handlers run in this process and use the same kdfParams object\n');
+  console.log('the handlers run in this process and use the same kdfParams()\n');
 
   const http = new HttpClient(runtime.httpUrl, 1);
   try {

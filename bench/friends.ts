@@ -55,7 +55,7 @@ function perAccept(ops: Map<string, OpTotals>, accepts: number) {
 await benchMain(`friends: accept latency and capacity, ${CLIENTS} concurrent clients`, async (runtime) => {
   const { kdfParams } = await import('#shared/auth/passwords.js');
   console.log(
-    `set-up users hash with scrypt N=${kdfParams.N}${scryptFromEnv ? ' (SCRYPT_N from env)' : ' (lowered for set-up speed; accepts run no KDF)'}`,
+    `set-up users hash with scrypt N=${kdfParams().N}${scryptFromEnv ? ' (SCRYPT_N from env)' : ' (lowered for set-up speed; accepts run no KDF)'}`,
   );
   console.log(
     `${PAIRS} pairs per run: ${CLIENTS} clients register both users and send the requests, then ${CLIENTS} clients accept them`,

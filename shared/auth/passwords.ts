@@ -1,22 +1,12 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { abuseLimits } from '../config/abuse-limits.js';
+import { authConfig, type KdfParams } from '../config/auth.js';
 import { ThrottledError } from '../errors.js';
 
-/** scrypt cost parameters; configurable so tests and benchmarks can state what they measure. */
-export interface KdfParams {
-  readonly N: number;
-  readonly r: number;
-  readonly p: number;
-  readonly keyLength: number;
-}
+export type { KdfParams } from '../config/auth.js';
 
-/** OWASP's scrypt baseline (N=2^17 is stronger but costs 128 MiB per hash on a 2-core Lambda). */
-export const kdfParams: KdfParams = {
-  N: Number(process.env.SCRYPT_N ?? 2 ** 15),
-  r: Number(process.env.SCRYPT_R ?? 8),
-  p: Number(process.env.SCRYPT_P ?? 1),
-  keyLength: 32,
-};
+/** The scrypt parameters new hashes use (see `AuthConfig.kdf`), read once from the environment. */
+export const kdfParams = (): KdfParams => authConfig().kdf;
 
 /**
  * Bounds the scrypt work of one process: at most `hashConcurrency` hashes run (each holds a libuv pool
@@ -73,7 +63,7 @@ function deriveNow(password: string, salt: Buffer, params: KdfParams): Promise<B
 }
 
 /** Hashes a password with a fresh salt; the result records its own parameters. */
-export async function hashPassword(password: string, params: KdfParams = kdfParams): Promise<string> {
+export async function hashPassword(password: string, params: KdfParams = kdfParams()): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(password, salt, params);
   return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');

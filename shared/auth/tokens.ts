@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { authConfig } from '../config/auth.js';
 import { signingKey } from './signing-key.js';
 
-/** Lifetime of an access token; clients log in again after it. */
-export const TOKEN_TTL_SECONDS = Number(process.env.TOKEN_TTL_SECONDS ?? 12 * 60 * 60);
 const ISSUER = 'chat-backend';
 const AUDIENCE = 'chat-clients';
 
@@ -26,7 +25,8 @@ export interface TokenClaims {
 /** Signs an access token for a user at the account's current token version. */
 export async function issueToken(userId: string, tokenVersion = 0, now = new Date()): Promise<IssuedToken> {
   const iat = Math.floor(now.getTime() / 1000);
-  const exp = iat + TOKEN_TTL_SECONDS;
+  // Lifetime of an access token; clients log in again after it.
+  const exp = iat + authConfig().tokenTtlSeconds;
   const token = await new SignJWT({ ver: tokenVersion })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)
