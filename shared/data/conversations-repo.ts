@@ -2,26 +2,19 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { batchGetAll } from './batch-get.js';
+import type { MessageCore, MessageItem } from './messages-repo.js';
 import { queryAll, scanTable } from './scan.js';
 import type { HeldSend } from './send-queue.js';
 
 export type ConversationType = 'direct' | 'group';
 export type ConversationStatus = 'active' | 'creating' | 'closed' | 'failed';
 
-export interface StoredMessageSummary {
-  conversationId: string;
-  seq: number;
-  messageId: string;
-  senderId: string;
-  clientMessageId: string;
-  text: string;
-  createdAt: string;
-  /** Set once the message was edited or deleted (absent: version 1). */
-  version?: number;
-  editedAt?: string;
-  /** A deleted last message: the text is empty. */
-  deletedAt?: string;
-}
+/**
+ * A conversation's last message: its core (text cut to 200 characters), and once edited or deleted its
+ * version and the time of that change (a deleted last message has an empty text).
+ */
+export type StoredMessageSummary = MessageCore &
+  Partial<Pick<MessageItem, 'version' | 'editedAt' | 'deletedAt'>>;
 
 export interface ConversationItem {
   conversationId: string;

@@ -10,12 +10,36 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { RetryableError } from '../retry.js';
-import type { ConversationItem } from './conversations-repo.js';
+import type { ConversationItem, StoredMessageSummary } from './conversations-repo.js';
 import { queryAll } from './scan.js';
 import type { HeldSend } from './send-queue.js';
 import { cancellationReasons, isRetryableCancellation } from './transactions.js';
 
-/** A stored message; `version` is the search document version. */
+/**
+ * The fields every view of a message shares, in the order they are written: the contract's `Message`
+ * starts with them, the search document holds exactly them, the conversation's last-message summary
+ * copies them.
+ */
+export const MESSAGE_CORE_FIELDS = [
+  'conversationId',
+  'seq',
+  'messageId',
+  'senderId',
+  'clientMessageId',
+  'text',
+  'createdAt',
+] as const;
+
+/** A message's core (see MESSAGE_CORE_FIELDS). */
+export type MessageCore = Pick<MessageItem, (typeof MESSAGE_CORE_FIELDS)[number]>;
+
+/** Exactly the core fields of a message or of anything that carries them. */
+export function messageCore(m: MessageCore): MessageCore {
+  const { conversationId, seq, messageId, senderId, clientMessageId, text, createdAt } = m;
+  return { conversationId, seq, messageId, senderId, clientMessageId, text, createdAt };
+}
+
+/** A stored message, the one declaration of its fields; `version` is the search document version. */
 export interface MessageItem {
   conversationId: string;
   seq: number;
@@ -187,15 +211,7 @@ export async function appendBatch(
   if (!last) throw new Error('appendBatch: no messages');
   const state = sequencerCondition(snapshot);
   const held = heldUpdate(snapshot, heldAfter);
-  const summary = {
-    conversationId: last.conversationId,
-    seq: last.seq,
-    messageId: last.messageId,
-    senderId: last.senderId,
-    clientMessageId: last.clientMessageId,
-    text: last.text.slice(0, 200),
-    createdAt: last.createdAt,
-  };
+  const summary: StoredMessageSummary = { ...messageCore(last), text: last.text.slice(0, 200) };
   const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
     {
       Update: {

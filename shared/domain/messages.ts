@@ -9,7 +9,9 @@ import {
   getGuard,
   getMessage,
   listMessages,
+  type MessageCore,
   type MessageItem,
+  messageCore,
   markRead as storeReadPosition,
 } from '../data/messages-repo.js';
 import { enqueueSend } from '../data/send-queue.js';
@@ -36,36 +38,18 @@ export interface ReplyPreview {
 }
 
 /** The contract's `Message` (shared/protocol/objects.ts). */
-export interface Message {
-  conversationId: string;
-  seq: number;
-  messageId: string;
-  senderId: string;
-  clientMessageId: string;
-  text: string;
-  createdAt: string;
-  /** 1 when sent; every edit and the deletion add one. */
-  version: number;
-  editedAt?: string;
-  deletedAt?: string;
+export interface Message
+  extends MessageCore,
+    Pick<MessageItem, 'version' | 'editedAt' | 'deletedAt' | 'reactions' | 'changeSeq'> {
+  /** The parent's current quote (the stored item holds only its seq). */
   replyTo?: ReplyPreview;
-  /** Counts by emoji. */
-  reactions?: Record<string, number>;
   /** The reader's own reactions (history, sync and changes only). */
   myReactions?: string[];
-  /** The conversation's change number of this message's latest change. */
-  changeSeq?: number;
 }
 
 /** The stored message as every member sees it (no per-reader fields). */
 export const toMessage = (m: MessageItem): Message => ({
-  conversationId: m.conversationId,
-  seq: m.seq,
-  messageId: m.messageId,
-  senderId: m.senderId,
-  clientMessageId: m.clientMessageId,
-  text: m.text,
-  createdAt: m.createdAt,
+  ...messageCore(m),
   version: m.version ?? 1,
   ...(m.editedAt ? { editedAt: m.editedAt } : {}),
   ...(m.deletedAt ? { deletedAt: m.deletedAt } : {}),

@@ -1,3 +1,4 @@
+import { MESSAGE_CORE_FIELDS } from '../data/messages-repo.js';
 import type { SearchIndex } from './indices.js';
 
 /**
@@ -75,15 +76,8 @@ export function docIdOf(index: SearchIndex, item: Item): string {
 }
 
 const USER_FIELDS = ['userId', 'username', 'displayName', 'bio'] as const;
-const MESSAGE_FIELDS = [
-  'conversationId',
-  'seq',
-  'messageId',
-  'senderId',
-  'clientMessageId',
-  'text',
-  'createdAt',
-] as const;
+/** A message document holds exactly the message's core fields. */
+const MESSAGE_FIELDS = MESSAGE_CORE_FIELDS;
 
 /** What the index must hold for an item as it is now: its document, or nothing (inactive user, deleted message). */
 export function actionForItem(index: SearchIndex, item: Item): SearchAction {

@@ -6,6 +6,7 @@ import {
   searchClient,
 } from '../adapters/opensearch.js';
 import { listUserConversations } from '../data/conversations-repo.js';
+import { type MessageCore, type MessageItem, messageCore } from '../data/messages-repo.js';
 import { getUsers } from '../data/users-repo.js';
 import { type PublicProfile, toPublicProfile } from '../domain/users.js';
 import { ForbiddenError, UnavailableError } from '../errors.js';
@@ -77,18 +78,11 @@ export async function searchUsers(q: string, limit: number, deps: SearchDeps = {
   return out;
 }
 
-/** The `Message` object of the contract, as stored in the index. */
-export interface SearchedMessage {
-  conversationId: string;
-  seq: number;
-  messageId: string;
-  senderId: string;
-  clientMessageId: string;
-  text: string;
-  createdAt: string;
-  /** The message's version the document holds (see documents.ts). */
-  version: number;
-}
+/**
+ * The `Message` object of the contract as the index holds it: the message's core, and the version the
+ * document holds (see documents.ts).
+ */
+export type SearchedMessage = MessageCore & Pick<MessageItem, 'version'>;
 
 export interface MessageSearchResult {
   message: SearchedMessage;
@@ -148,16 +142,7 @@ export async function searchMessages(
     // Belt and braces: the filter already restricts hits to the caller's conversations.
     if (!s || !memberOf.has(s.conversationId)) continue;
     out.push({
-      message: {
-        conversationId: s.conversationId,
-        seq: s.seq,
-        messageId: s.messageId,
-        senderId: s.senderId,
-        clientMessageId: s.clientMessageId,
-        text: s.text,
-        createdAt: s.createdAt,
-        version: itemVersionOf(hit._version ?? presentVersion(1)),
-      },
+      message: { ...messageCore(s), version: itemVersionOf(hit._version ?? presentVersion(1)) },
       highlights: hit.highlight?.text ?? hit.highlight?.['text.std'] ?? [],
     });
   }
