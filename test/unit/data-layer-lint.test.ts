@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { checkSource } from '../../scripts/check-data-layer.js';
+import { checkSource } from '../../tools/check-data-layer.js';
 
 const planted = [
   "import { GetCommand, type PutCommand } from '@aws-sdk/lib-dynamodb';",

@@ -23,7 +23,7 @@ import { join, relative, sep } from 'node:path';
 import ts from 'typescript';
 
 const ROOT = join(import.meta.dirname, '..');
-const SCANNED = ['shared', 'functions', 'local', 'ops', 'infra', 'clients', 'scripts', 'bench', 'test'];
+const SCANNED = ['shared', 'functions', 'local', 'ops', 'tools', 'infra', 'clients', 'bench', 'test'];
 const SKIPPED_DIRS = new Set(['node_modules', 'cdk.out', '.data', 'dist']);
 const DYNAMODB_PACKAGES = new Set(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']);
 const CONTROL_PLANE = new Set([
