@@ -1,7 +1,7 @@
+import { messagesSearchQuery } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
 import { searchMessages } from '#shared/search/queries.js';
-import { messagesSearchQuery } from '#shared/search/schemas.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /search/messages?q=&conversationId=&limit= */

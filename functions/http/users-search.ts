@@ -1,7 +1,7 @@
+import { usersSearchQuery } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
 import { searchUsers } from '#shared/search/queries.js';
-import { usersSearchQuery } from '#shared/search/schemas.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /users?q=&limit= */

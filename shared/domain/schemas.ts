@@ -117,3 +117,14 @@ export const friendRequestBody = z.object({ toUserId: id, message: text().max(28
 export const friendRequestsQuery = z.object({
   direction: z.enum(['incoming', 'outgoing']).default('incoming'),
 });
+
+/** Search text: trimmed, 1-200 characters. */
+export const searchText = text().trim().min(1).max(200);
+export const searchLimit = z.coerce.number().int().min(1).max(50).default(20);
+
+export const usersSearchQuery = z.object({ q: searchText, limit: searchLimit });
+export const messagesSearchQuery = z.object({
+  q: searchText,
+  conversationId: id.optional(),
+  limit: searchLimit,
+});

@@ -14,13 +14,14 @@ import {
   id,
   loginBody,
   markReadBody,
+  messagesSearchQuery,
   reactionBody,
   registerBody,
   sendMessageBody,
   seqParam,
   updateMeBody,
+  usersSearchQuery,
 } from '../domain/schemas.js';
-import { messagesSearchQuery, usersSearchQuery } from '../search/schemas.js';
 import {
   blocksPage,
   changesPage,
