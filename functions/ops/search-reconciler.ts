@@ -1,8 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { logger } from '#shared/logger.js';
 import { emitMetrics } from '#shared/metrics.js';
+import { type ReconcilerConfig, readReconcilerConfig } from '#shared/search/config.js';
 import { earliestHeld, holdDeadLetters, settleDeadLetters } from '#shared/search/dead-letters.js';
 import { reconcileRun } from '#shared/search/reconcile.js';
+
+/** Read once, by the first invocation of the container. */
+let settings: ReconcilerConfig | undefined;
 
 /** Time kept back at the end of the invocation to settle dead letters and answer. */
 const RESERVE_MS = 60_000;
@@ -14,13 +18,13 @@ const RESERVE_MS = 60_000;
  * holding such letters goes on into the next sweep (within its budget) to get there sooner.
  */
 export const handler = async (_event: unknown, context?: Context) => {
+  settings ??= readReconcilerConfig();
   const remaining = context?.getRemainingTimeInMillis() ?? 900_000;
   const deadline = Date.now() + Math.max(10_000, remaining - RESERVE_MS);
-  const held = process.env.SEARCH_DLQ_URL ? await holdDeadLetters(remaining / 1000) : undefined;
-  const budget = process.env.RECONCILE_BUDGET ? Number(process.env.RECONCILE_BUDGET) : undefined;
+  const held = settings.deadLetters ? await holdDeadLetters(remaining / 1000) : undefined;
   const { failures, byIndex, ...report } = await reconcileRun({
     deadline,
-    budget,
+    budget: settings.budget,
     coverSince: held ? earliestHeld(held) : undefined,
   });
   const deadLettersCleared = held ? await settleDeadLetters(held, report.completed) : 0;

@@ -1,4 +1,4 @@
-import { positive } from '../config/rate-limits.js';
+import { orderWindowLimits } from '../config/send-order.js';
 import { listConnectionsOfUsers } from '../data/connections-repo.js';
 import { type ConversationItem, getConversation } from '../data/conversations-repo.js';
 import {
@@ -20,7 +20,6 @@ import { RetryableError, type RetryPolicy, withRetry } from '../retry.js';
 import { INLINE_FANOUT_MAX_MEMBERS, memberIdsOf, rejectionError, toMessage } from './messages.js';
 import { type Delivery, pushFrames } from './push.js';
 import {
-  DEFAULT_ORDER_WINDOW,
   fromHeld,
   msUntilRelease,
   OrderWindow,
@@ -59,10 +58,11 @@ export const sequencerCounters = {
 export const MAX_HELD_BYTES = 256 * 1024;
 
 /** The reorder window, from this container's recent ingress latencies (see send-order.ts). */
-const orderWindow = new OrderWindow({
-  minMs: positive(process.env, 'SEND_ORDER_WINDOW_MIN_MS', DEFAULT_ORDER_WINDOW.minMs),
-  maxMs: positive(process.env, 'SEND_ORDER_WINDOW_MAX_MS', DEFAULT_ORDER_WINDOW.maxMs),
-});
+let currentWindow: OrderWindow | undefined;
+const orderWindow = () => {
+  currentWindow ??= new OrderWindow(orderWindowLimits());
+  return currentWindow;
+};
 
 /** The newest frame time committed per connection (this container's view, for `lateFrames`). */
 const lastFrameOf = new Map<string, number>();
@@ -130,8 +130,8 @@ export async function sequenceSends(
   received: readonly ReceivedSend[],
   flushes: ReadonlyArray<{ id: string; conversationId: string; sentAt: number }> = [],
 ): Promise<string[]> {
-  orderWindow.observe(received);
-  const windowMs = orderWindow.ms();
+  orderWindow().observe(received);
+  const windowMs = orderWindow().ms();
   const groups = new Map<string, { sends: ReceivedSend[]; markers: string[]; newestSentAt: number }>();
   const group = (id: string, sentAt: number) => {
     const g = groups.get(id) ?? { sends: [], markers: [], newestSentAt: 0 };

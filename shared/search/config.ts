@@ -42,6 +42,23 @@ export function searchConfig(): SearchConfig {
   return cached;
 }
 
+/** The scheduled search reconciler's settings. */
+export interface ReconcilerConfig {
+  /** Items one run may read (`RECONCILE_BUDGET`); undefined: the reconciler's default. */
+  readonly budget: number | undefined;
+  /** Whether the indexer's dead-letter queue is wired (`SEARCH_DLQ_URL` set), so the run settles it. */
+  readonly deadLetters: boolean;
+}
+
+/** Reads the scheduled reconciler's settings; a budget that is not a positive integer fails fast. */
+export function readReconcilerConfig(env: NodeJS.ProcessEnv = process.env): ReconcilerConfig {
+  const raw = env.RECONCILE_BUDGET;
+  const budget = raw ? Number(raw) : undefined;
+  if (budget !== undefined && !(Number.isSafeInteger(budget) && budget > 0))
+    throw new Error(`RECONCILE_BUDGET must be a positive integer, got "${raw}"`);
+  return { budget, deadLetters: Boolean(env.SEARCH_DLQ_URL) };
+}
+
 /** The dead-letter queue of the indexer's event source mappings (replay and the scheduled reconciler). */
 export function deadLetterQueueUrl(env: NodeJS.ProcessEnv = process.env): string {
   return required('SEARCH_DLQ_URL', env);
