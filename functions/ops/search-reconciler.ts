@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
+import { type ReconcilerConfig, readReconcilerConfig } from '#shared/config/search.js';
 import { logger } from '#shared/logger.js';
 import { emitMetrics } from '#shared/metrics.js';
-import { type ReconcilerConfig, readReconcilerConfig } from '#shared/search/config.js';
 import { earliestHeld, holdDeadLetters, settleDeadLetters } from '#shared/search/dead-letters.js';
 import { reconcileRun } from '#shared/search/reconcile.js';
 

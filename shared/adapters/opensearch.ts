@@ -1,7 +1,7 @@
 import { Client, errors } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import { ddb } from '../clients/dynamodb.js';
-import { type SearchConfig, searchConfig } from '../search/config.js';
+import { type SearchConfig, searchConfig } from '../config/search.js';
 
 export type SearchClient = Client;
 

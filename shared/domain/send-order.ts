@@ -9,6 +9,7 @@
 // flush marker. A frame whose client declares every earlier send of its connection to the conversation
 // answered (`previousAcked`) has no earlier frame on its way, so it commits at once, unless an earlier
 // frame of its connection is still held.
+import { DEFAULT_ORDER_WINDOW, type OrderWindowLimits } from '../config/send-order.js';
 import type { HeldSend, QueuedSend } from '../data/send-queue.js';
 
 /** One queued send with the queue's id for it and the time the queue received it (epoch ms). */
@@ -30,14 +31,6 @@ export const fromHeld = (held: readonly HeldSend[]): ReceivedSend[] =>
 /** Sends to hold, as stored on the conversation item. */
 export const toHeld = (sends: readonly ReceivedSend[]): HeldSend[] =>
   sends.map(({ send, sentAt }) => ({ send, sentAt }));
-
-/** The window's bounds (ms). Source of the defaults: local measurements in docs/messaging.md. */
-export interface OrderWindowLimits {
-  readonly minMs: number;
-  readonly maxMs: number;
-}
-
-export const DEFAULT_ORDER_WINDOW: OrderWindowLimits = { minMs: 20, maxMs: 5000 };
 
 /** When the frame reached API Gateway (WebSocket), else when the queue received the send (HTTP). */
 export const arrivalOf = (r: Pick<ReceivedSend, 'send' | 'sentAt'>): number =>
