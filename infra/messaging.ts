@@ -3,7 +3,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MESSAGE_QUEUE_URL_ENV } from '#shared/data/send-queue.js';
+import { MESSAGE_QUEUE_URL_ENV } from '#shared/config/env.js';
 
 /** The sequencer's Lambda timeout; the queue's visibility timeout is six times it (AWS's advice for SQS triggers). */
 export const SEQUENCER_TIMEOUT_SECONDS = 30;

@@ -2,11 +2,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { type AbuseLimits, DEFAULT_ABUSE_LIMITS } from '#shared/config/abuse-limits.js';
-import { DEFAULT_RATE_LIMITS, type RateLimits } from '#shared/config/rate-limits.js';
 import {
   DEFAULT_MAX_CONNECTIONS_PER_USER,
   DEFAULT_PRESENCE_TIMEOUT_SECONDS,
-} from '#shared/data/connections-repo.js';
+} from '#shared/config/connections.js';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '#shared/config/rate-limits.js';
 
 /** Settings that differ between deployment stages, chosen with `-c stage=dev|prod`. */
 export interface StageConfig {

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { observability } from './config/env.js';
 
 /** CloudWatch namespace of the application's own metrics (the dashboard and alarms read it). */
 export const METRICS_NAMESPACE = 'Chat';
@@ -47,8 +48,8 @@ let shared: Metrics | undefined;
 function instance(): Metrics {
   shared ??= new Metrics({
     namespace: METRICS_NAMESPACE,
-    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'chat',
-    defaultDimensions: { stage: process.env.STAGE ?? 'local' },
+    serviceName: observability().serviceName,
+    defaultDimensions: { stage: observability().stage },
   });
   return shared;
 }

@@ -1,13 +1,12 @@
+import { observability } from './config/env.js';
+
 /**
- * Whether this process traces: Powertools' own rule (a Lambda execution environment, `AWS_EXECUTION_ENV`
- * set, and `POWERTOOLS_TRACE_ENABLED` not "false"), decided before the tracer is loaded. Loading it
+ * Whether this process traces (Powertools' own rule, see `observability()`), decided before the tracer is loaded. Loading it
  * loads the X-Ray SDK, whose context tracking (cls-hooked) installs an async hook with a destroy
  * callback on every promise: measured at about a tenth of the local runtime's CPU on the send path,
  * for a tracer that is off there anyway.
  */
-const tracing =
-  (process.env.AWS_EXECUTION_ENV ?? '') !== '' &&
-  (process.env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
+const tracing = observability().tracing;
 
 /**
  * One X-Ray tracer per process (Powertools), in Lambda only. The functions run with active tracing, so
@@ -16,7 +15,7 @@ const tracing =
  */
 const tracer = tracing
   ? new (await import('@aws-lambda-powertools/tracer')).Tracer({
-      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'chat',
+      serviceName: observability().serviceName,
     })
   : undefined;
 

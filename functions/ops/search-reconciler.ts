@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { type ReconcilerConfig, readReconcilerConfig } from '#shared/config/search.js';
+import { config } from '#shared/config/env.js';
+import type { ReconcilerConfig } from '#shared/config/search.js';
 import { logger } from '#shared/logger.js';
 import { emitMetrics } from '#shared/metrics.js';
 import { earliestHeld, holdDeadLetters, settleDeadLetters } from '#shared/search/dead-letters.js';
@@ -18,7 +19,7 @@ const RESERVE_MS = 60_000;
  * holding such letters goes on into the next sweep (within its budget) to get there sooner.
  */
 export const handler = async (_event: unknown, context?: Context) => {
-  settings ??= readReconcilerConfig();
+  settings ??= config().reconciler;
   const remaining = context?.getRemainingTimeInMillis() ?? 900_000;
   const deadline = Date.now() + Math.max(10_000, remaining - RESERVE_MS);
   const held = settings.deadLetters ? await holdDeadLetters(remaining / 1000) : undefined;

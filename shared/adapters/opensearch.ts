@@ -1,7 +1,8 @@
 import { Client, errors } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import { ddb } from '../clients/dynamodb.js';
-import { type SearchConfig, searchConfig } from '../config/search.js';
+import { config } from '../config/env.js';
+import type { SearchConfig } from '../config/search.js';
 
 export type SearchClient = Client;
 
@@ -29,7 +30,7 @@ export function createSearchClient(cfg: SearchConfig): SearchClient {
 let shared: SearchClient | undefined;
 /** The process-wide client, created on first use from SEARCH_ENDPOINT / SEARCH_SIGNING. */
 export function searchClient(): SearchClient {
-  shared ??= createSearchClient(searchConfig());
+  shared ??= createSearchClient(config().search);
   return shared;
 }
 

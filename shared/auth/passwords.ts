@@ -1,12 +1,12 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
-import { abuseLimits } from '../config/abuse-limits.js';
-import { authConfig, type KdfParams } from '../config/auth.js';
+import type { KdfParams } from '../config/auth.js';
+import { config } from '../config/env.js';
 import { ThrottledError } from '../errors.js';
 
 export type { KdfParams } from '../config/auth.js';
 
 /** The scrypt parameters new hashes use (see `AuthConfig.kdf`), read once from the environment. */
-export const kdfParams = (): KdfParams => authConfig().kdf;
+export const kdfParams = (): KdfParams => config().auth.kdf;
 
 /**
  * Bounds the scrypt work of one process: at most `hashConcurrency` hashes run (each holds a libuv pool
@@ -21,7 +21,7 @@ const waiting: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
 export const HASH_WAIT_MS = 3_000;
 
 async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
-  const { hashConcurrency, hashQueue } = abuseLimits();
+  const { hashConcurrency, hashQueue } = config().abuseLimits;
   if (hashing >= hashConcurrency) {
     if (waiting.length >= hashQueue) throw new ThrottledError(1000, 'Too many logins at once, retry later');
     await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { authConfig } from '../config/auth.js';
+import { config } from '../config/env.js';
 import { signingKey } from './signing-key.js';
 
 const ISSUER = 'chat-backend';
@@ -26,7 +26,7 @@ export interface TokenClaims {
 export async function issueToken(userId: string, tokenVersion = 0, now = new Date()): Promise<IssuedToken> {
   const iat = Math.floor(now.getTime() / 1000);
   // Lifetime of an access token; clients log in again after it.
-  const exp = iat + authConfig().tokenTtlSeconds;
+  const exp = iat + config().auth.tokenTtlSeconds;
   const token = await new SignJWT({ ver: tokenVersion })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)

@@ -88,7 +88,7 @@ export function abuseLimitEnvironment(limits: AbuseLimits): Record<string, strin
 const whole = (n: number) => Math.max(1, Math.floor(n));
 
 /** Reads the limits from an environment; unset variables take the defaults, invalid ones fail fast. */
-export function readAbuseLimits(env: NodeJS.ProcessEnv = process.env): AbuseLimits {
+export function readAbuseLimits(env: NodeJS.ProcessEnv): AbuseLimits {
   const d = DEFAULT_ABUSE_LIMITS;
   const e = ABUSE_LIMIT_ENV;
   const bucket = (rate: string, burst: string, fallback: RateLimit): RateLimit => ({
@@ -105,11 +105,4 @@ export function readAbuseLimits(env: NodeJS.ProcessEnv = process.env): AbuseLimi
     nonFriendInvitesPerHour: whole(positive(env, e.invitesPerHour, d.nonFriendInvitesPerHour)),
     connects: bucket(e.connectsRate, e.connectsBurst, d.connects),
   };
-}
-
-let cached: AbuseLimits | undefined;
-/** The process-wide limits, read on first use. */
-export function abuseLimits(): AbuseLimits {
-  cached ??= readAbuseLimits();
-  return cached;
 }

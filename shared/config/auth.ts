@@ -21,7 +21,7 @@ export interface AuthConfig {
 }
 
 /** Reads the auth settings from an environment; unset variables take the defaults, invalid ones fail fast. */
-export function readAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
+export function readAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
   return {
     tokenTtlSeconds: positive(env, 'TOKEN_TTL_SECONDS', 12 * 60 * 60),
     kdf: {
@@ -31,11 +31,4 @@ export function readAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
       keyLength: 32,
     },
   };
-}
-
-let cached: AuthConfig | undefined;
-/** The process-wide auth settings, read once on first use (at cold start, by the first request). */
-export function authConfig(): AuthConfig {
-  cached ??= readAuthConfig();
-  return cached;
 }

@@ -48,7 +48,7 @@ export function positive(env: NodeJS.ProcessEnv, name: string, fallback: number)
 }
 
 /** Reads the limits from an environment; unset variables take the defaults, invalid ones fail fast. */
-export function readRateLimits(env: NodeJS.ProcessEnv = process.env): RateLimits {
+export function readRateLimits(env: NodeJS.ProcessEnv): RateLimits {
   const d = DEFAULT_RATE_LIMITS;
   return {
     send: {

@@ -17,7 +17,7 @@ function required(name: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** Reads and checks the search configuration; a missing or malformed variable fails with its name. */
-export function readSearchConfig(env: NodeJS.ProcessEnv = process.env): SearchConfig {
+export function readSearchConfig(env: NodeJS.ProcessEnv): SearchConfig {
   const endpoint = required('SEARCH_ENDPOINT', env);
   try {
     const url = new URL(endpoint);
@@ -35,13 +35,6 @@ export function readSearchConfig(env: NodeJS.ProcessEnv = process.env): SearchCo
   return { endpoint: endpoint.replace(/\/+$/, ''), signing, region };
 }
 
-let cached: SearchConfig | undefined;
-/** The process-wide search configuration, read on first use (handlers that never search never need it). */
-export function searchConfig(): SearchConfig {
-  cached ??= readSearchConfig();
-  return cached;
-}
-
 /** The scheduled search reconciler's settings. */
 export interface ReconcilerConfig {
   /** Items one run may read (`RECONCILE_BUDGET`); undefined: the reconciler's default. */
@@ -51,15 +44,10 @@ export interface ReconcilerConfig {
 }
 
 /** Reads the scheduled reconciler's settings; a budget that is not a positive integer fails fast. */
-export function readReconcilerConfig(env: NodeJS.ProcessEnv = process.env): ReconcilerConfig {
+export function readReconcilerConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
   const raw = env.RECONCILE_BUDGET;
   const budget = raw ? Number(raw) : undefined;
   if (budget !== undefined && !(Number.isSafeInteger(budget) && budget > 0))
     throw new Error(`RECONCILE_BUDGET must be a positive integer, got "${raw}"`);
   return { budget, deadLetters: Boolean(env.SEARCH_DLQ_URL) };
-}
-
-/** The dead-letter queue of the indexer's event source mappings (replay and the scheduled reconciler). */
-export function deadLetterQueueUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return required('SEARCH_DLQ_URL', env);
 }

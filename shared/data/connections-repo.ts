@@ -1,45 +1,12 @@
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
+import { CONNECTION_TTL_SECONDS } from '../config/connections.js';
 import { config } from '../config/env.js';
 import { EXPIRING_CONNECTIONS_INDEX } from '../config/table-names.js';
 import { batchGetAll } from './batch-get.js';
 import { cancellationReasons } from './transactions.js';
 
-/** API Gateway closes a WebSocket after at most two hours; no connection item outlives that. */
-export const CONNECTION_TTL_SECONDS = 2 * 60 * 60;
-
-/** Default cap on one user's open connections (`MAX_CONNECTIONS_PER_USER` overrides it). */
-export const DEFAULT_MAX_CONNECTIONS_PER_USER = 10;
-
-/** The cap from the environment (set per stage by the CDK app); invalid values fail fast. */
-export function maxConnectionsPerUser(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.MAX_CONNECTIONS_PER_USER;
-  if (raw === undefined || raw === '') return DEFAULT_MAX_CONNECTIONS_PER_USER;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000)
-    throw new Error(`MAX_CONNECTIONS_PER_USER must be an integer in 1-1000, got "${raw}"`);
-  return n;
-}
-
-/**
- * How long a connection counts as present after its last sign of life (connect or any frame), in
- * seconds. API Gateway closes a WebSocket idle for 10 minutes, and live clients ping every 5 (the SDK),
- * so 11 minutes never marks a live client offline, while a client whose `$disconnect` was lost (a crash,
- * a dead network) shows offline at most this long after its last frame.
- */
-export const DEFAULT_PRESENCE_TIMEOUT_SECONDS = 11 * 60;
-
-/** The presence lease from the environment (`PRESENCE_TIMEOUT_SECONDS`, set per stage); 2-7200 s. */
-export function presenceTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.PRESENCE_TIMEOUT_SECONDS;
-  if (raw === undefined || raw === '') return DEFAULT_PRESENCE_TIMEOUT_SECONDS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 2 || n > CONNECTION_TTL_SECONDS)
-    throw new Error(
-      `PRESENCE_TIMEOUT_SECONDS must be an integer in 2-${CONNECTION_TTL_SECONDS}, got "${raw}"`,
-    );
-  return n;
-}
+export { CONNECTION_TTL_SECONDS } from '../config/connections.js';
 
 export interface ConnectionRecord {
   connectionId: string;
@@ -75,7 +42,7 @@ interface SlotItem {
 interface Deps {
   client?: DocClient;
   tableName?: string;
-  /** Per-user cap; defaults to `maxConnectionsPerUser()`. */
+  /** Per-user cap; defaults to `config().connections.maxPerUser`. */
   maxPerUser?: number;
 }
 
@@ -112,11 +79,11 @@ export type SaveConnectionResult = { ok: true } | { ok: false; reason: 'limit' }
  */
 export async function saveConnection(record: NewConnection, deps: Deps = {}): Promise<SaveConnectionResult> {
   const { client = defaultClient, tableName = config().tables.connections } = deps;
-  const max = deps.maxPerUser ?? maxConnectionsPerUser();
+  const max = deps.maxPerUser ?? config().connections.maxPerUser;
   const lifetimeEnd = Math.floor(Date.parse(record.connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
   const expiresAt = Math.min(record.expiresAt ?? lifetimeEnd, lifetimeEnd);
   const { connectionId, userId, connectedAt, tokenId } = record;
-  const timeout = presenceTimeoutSeconds();
+  const timeout = config().connections.presenceTimeoutSeconds;
   for (let attempt = 0; attempt < 8; attempt++) {
     // Lost a race for a slot: another connect of the same user took it. Jitter, then look again.
     if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
@@ -463,7 +430,7 @@ export async function renewPresenceLease(
         UpdateExpression: 'SET aliveUntil = :alive, lastActiveAt = :at',
         ConditionExpression: 'connectionId = :c',
         ExpressionAttributeValues: {
-          ':alive': now + presenceTimeoutSeconds(),
+          ':alive': now + config().connections.presenceTimeoutSeconds,
           ':at': new Date(now * 1000).toISOString(),
           ':c': connectionId,
         },

@@ -2,9 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { sqsClient } from '../clients/sqs.js';
-
-/** The environment variable holding the send queue's URL (set by the CDK stack). */
-export const MESSAGE_QUEUE_URL_ENV = 'MESSAGE_QUEUE_URL';
+import { config } from '../config/env.js';
 
 /** One accepted send waiting for the conversation's sequencer. */
 export const queuedSendSchema = z.object({
@@ -70,8 +68,7 @@ interface Deps {
  * ordered writer. Throws on SQS errors (the caller maps them to 503; nothing was stored).
  */
 export async function enqueueSend(send: QueuedSend, deps: Deps = {}): Promise<void> {
-  const queueUrl = deps.queueUrl ?? process.env[MESSAGE_QUEUE_URL_ENV];
-  if (!queueUrl) throw new Error(`Missing environment variable ${MESSAGE_QUEUE_URL_ENV}`);
+  const queueUrl = deps.queueUrl ?? config().messageQueueUrl;
   await (deps.client ?? sqsClient()).send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
@@ -84,8 +81,7 @@ export async function enqueueSend(send: QueuedSend, deps: Deps = {}): Promise<vo
 
 /** Queues a flush marker in the conversation's message group (a fresh deduplication id each time). */
 export async function enqueueFlush(conversationId: string, deps: Deps = {}): Promise<void> {
-  const queueUrl = deps.queueUrl ?? process.env[MESSAGE_QUEUE_URL_ENV];
-  if (!queueUrl) throw new Error(`Missing environment variable ${MESSAGE_QUEUE_URL_ENV}`);
+  const queueUrl = deps.queueUrl ?? config().messageQueueUrl;
   const marker: FlushMarker = { flush: true, conversationId };
   await (deps.client ?? sqsClient()).send(
     new SendMessageCommand({
@@ -103,8 +99,12 @@ export async function enqueueFlush(conversationId: string, deps: Deps = {}): Pro
  * are left for the first real send to report.
  */
 export async function warmSendQueue(deps: Deps = {}): Promise<void> {
-  const queueUrl = deps.queueUrl ?? process.env[MESSAGE_QUEUE_URL_ENV];
-  if (!queueUrl) return;
+  let queueUrl: string;
+  try {
+    queueUrl = deps.queueUrl ?? config().messageQueueUrl;
+  } catch {
+    return; // left for the first real send to report
+  }
   await (deps.client ?? sqsClient())
     .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
     .catch(() => undefined);

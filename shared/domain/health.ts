@@ -1,8 +1,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { searchClient } from '../adapters/opensearch.js';
 import { sqsClient } from '../clients/sqs.js';
+import { config } from '../config/env.js';
 import { pingDatabase } from '../data/health-repo.js';
-import { MESSAGE_QUEUE_URL_ENV } from '../data/send-queue.js';
 
 export type DependencyStatus = 'ok' | 'unavailable';
 
@@ -46,8 +46,7 @@ export async function checkDependencies(): Promise<DependencyReport> {
       if ((res.body as { status?: string }).status === 'red') throw new Error('cluster red');
     }),
     probe(async () => {
-      const queueUrl = process.env[MESSAGE_QUEUE_URL_ENV];
-      if (!queueUrl) throw new Error(`Missing environment variable ${MESSAGE_QUEUE_URL_ENV}`);
+      const queueUrl = config().messageQueueUrl;
       await sqsClient().send(
         new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
       );

@@ -1,4 +1,4 @@
-import { abuseLimits } from '../config/abuse-limits.js';
+import { config } from '../config/env.js';
 import { knownRefusal, takeToken } from '../data/rate-limits-repo.js';
 import { ThrottledError } from '../errors.js';
 
@@ -9,7 +9,7 @@ import { ThrottledError } from '../errors.js';
  * what a person logging in needs (docs/abuse-limits.md).
  */
 export async function limitLoginAttempts(username: string, sourceIp: string | undefined): Promise<void> {
-  const limits = abuseLimits();
+  const limits = config().abuseLimits;
   const nameKey = `login-user#${username}`;
   const sourceKey = sourceIp ? `login-source#${sourceIp}` : undefined;
   // A refusal this container is already sure of spends no token of the other bucket and costs no
@@ -30,7 +30,7 @@ export async function limitLoginAttempts(username: string, sourceIp: string | un
 
 /** Password checks by an authenticated user (password change), in the same per-account bucket as logins. */
 export async function limitPasswordChecks(userId: string): Promise<void> {
-  const result = await takeToken(`login-account#${userId}`, abuseLimits().loginPerUsername);
+  const result = await takeToken(`login-account#${userId}`, config().abuseLimits.loginPerUsername);
   if (!result.allowed)
     throw new ThrottledError(result.retryAfterMs, 'Too many password attempts, retry later');
 }

@@ -1,7 +1,7 @@
+import { config } from '../config/env.js';
 import { blockedEitherWay } from '../data/blocks-repo.js';
 import {
   type PresenceStatus,
-  presenceTimeoutSeconds,
   readPresence,
   reconcilePresence,
   renewPresenceLease,
@@ -50,7 +50,7 @@ const renewedAt = new Map<string, number>();
 export async function renewPresence(connectionId: string): Promise<void> {
   const last = renewedAt.get(connectionId);
   const now = Date.now();
-  if (last !== undefined && now - last < (presenceTimeoutSeconds() * 1000) / 4) return;
+  if (last !== undefined && now - last < (config().connections.presenceTimeoutSeconds * 1000) / 4) return;
   if (renewedAt.size >= 10_000) renewedAt.clear();
   renewedAt.set(connectionId, now);
   try {

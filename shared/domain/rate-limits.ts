@@ -1,13 +1,9 @@
-import { type RateLimits, readRateLimits } from '../config/rate-limits.js';
+import { config } from '../config/env.js';
 import { takeToken } from '../data/rate-limits-repo.js';
 import { ThrottledError } from '../errors.js';
 import { emitMetrics } from '../metrics.js';
 
-let cached: RateLimits | undefined;
-const limits = () => {
-  cached ??= readRateLimits();
-  return cached;
-};
+const limits = () => config().rateLimits;
 
 /** Per-user send limit (HTTP and WebSocket alike); throws ThrottledError (429) with `retryAfterMs`. */
 export async function limitSends(userId: string): Promise<void> {

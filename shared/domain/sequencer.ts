@@ -1,4 +1,4 @@
-import { orderWindowLimits } from '../config/send-order.js';
+import { config } from '../config/env.js';
 import { listConnectionsOfUsers } from '../data/connections-repo.js';
 import { type ConversationItem, getConversation } from '../data/conversations-repo.js';
 import {
@@ -60,7 +60,7 @@ export const MAX_HELD_BYTES = 256 * 1024;
 /** The reorder window, from this container's recent ingress latencies (see send-order.ts). */
 let currentWindow: OrderWindow | undefined;
 const orderWindow = () => {
-  currentWindow ??= new OrderWindow(orderWindowLimits());
+  currentWindow ??= new OrderWindow(config().sendOrder);
   return currentWindow;
 };
 

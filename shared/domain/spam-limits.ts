@@ -1,4 +1,4 @@
-import { abuseLimits } from '../config/abuse-limits.js';
+import { config } from '../config/env.js';
 import { countPendingRequests, listFriendships } from '../data/friends-repo.js';
 import { spendQuota } from '../data/quotas-repo.js';
 import { takeToken } from '../data/rate-limits-repo.js';
@@ -10,7 +10,7 @@ import { ThrottledError } from '../errors.js';
  * requests of one sender may pass the count together, so the bound holds within their number.
  */
 export async function limitPendingFriendRequests(me: string): Promise<void> {
-  const max = abuseLimits().pendingFriendRequests;
+  const max = config().abuseLimits.pendingFriendRequests;
   if ((await countPendingRequests(me, 'outgoing')) >= max) {
     throw new ThrottledError(
       60_000,
@@ -21,7 +21,7 @@ export async function limitPendingFriendRequests(me: string): Promise<void> {
 
 /** Groups one user may create: a bucket of `groupsCreated` (20 per hour by default). */
 export async function limitGroupCreation(me: string): Promise<void> {
-  const result = await takeToken(`groups#${me}`, abuseLimits().groupsCreated);
+  const result = await takeToken(`groups#${me}`, config().abuseLimits.groupsCreated);
   if (!result.allowed) throw new ThrottledError(result.retryAfterMs, 'Creating groups too fast, retry later');
 }
 
@@ -32,7 +32,7 @@ export async function limitGroupCreation(me: string): Promise<void> {
  * write per refill, not one per attempt. Throws ThrottledError (429) with `retryAfterMs`.
  */
 export async function limitConnects(userId: string): Promise<void> {
-  const result = await takeToken(`connect#${userId}`, abuseLimits().connects);
+  const result = await takeToken(`connect#${userId}`, config().abuseLimits.connects);
   if (!result.allowed) throw new ThrottledError(result.retryAfterMs, 'Connecting too often, retry later');
 }
 
@@ -44,7 +44,7 @@ export async function limitNonFriendInvites(me: string, invitees: readonly strin
   if (invitees.length === 0) return;
   const friends = new Set((await listFriendships(me)).map((f) => f.friendId));
   const strangers = invitees.filter((id) => id !== me && !friends.has(id)).length;
-  const limit = abuseLimits().nonFriendInvitesPerHour;
+  const limit = config().abuseLimits.nonFriendInvitesPerHour;
   const spent = await spendQuota(`invites#${me}`, strangers, limit, 3600);
   if (!spent.ok) {
     throw new ThrottledError(

@@ -16,7 +16,6 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type SearchClient, searchClient } from '../adapters/opensearch.js';
 import { type DocClient, ddb as defaultDdb } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
-import { deadLetterQueueUrl } from '../config/search.js';
 import { batchGetAll } from '../data/batch-get.js';
 import { isTransientDependencyError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -156,7 +155,7 @@ export interface ReplayReport {
  * is deleted only after its batch was handled without failures.
  */
 export async function replayDeadLetters(options: ReplayOptions = {}): Promise<ReplayReport> {
-  const queueUrl = options.queueUrl ?? deadLetterQueueUrl();
+  const queueUrl = options.queueUrl ?? config().searchDeadLetterQueueUrl;
   const sqs = options.sqs ?? new SQSClient({});
   const streams = options.streams ?? new DynamoDBStreamsClient({});
   const client = options.client ?? searchClient();
@@ -326,7 +325,7 @@ export async function holdDeadLetters(
   visibilitySeconds: number,
   options: { queueUrl?: string; sqs?: SQSClient; tables?: Config['tables']; max?: number } = {},
 ): Promise<HeldMessages> {
-  const queueUrl = options.queueUrl ?? deadLetterQueueUrl();
+  const queueUrl = options.queueUrl ?? config().searchDeadLetterQueueUrl;
   const sqs = options.sqs ?? new SQSClient({});
   const tables = options.tables ?? config().tables;
   const held: HeldMessage[] = [];

@@ -103,7 +103,7 @@ describe('one user cannot take everyone down', () => {
   it('limits how often one user connects, however briefly each socket lives, and not anyone else', async () => {
     const [looper, other] = await Promise.all([signUp('loop'), signUp('other')]);
     // The runtime runs with the stack's defaults (burst 20, then 1/s).
-    const { burst } = readAbuseLimits().connects;
+    const { burst } = readAbuseLimits(process.env).connects;
     // Open and drop sockets one after another: the connection cap is never reached, the connect limit is.
     let opened = 0;
     let refusal: UpgradeRefused | undefined;
@@ -202,7 +202,7 @@ describe('one user cannot take everyone down', () => {
   it('spends no victim’s login budget on attempts its source is already refused for', async () => {
     const victim = await signUp('spared');
     const source = '127.0.0.7';
-    const { loginPerSource, loginPerUsername } = readAbuseLimits();
+    const { loginPerSource, loginPerUsername } = readAbuseLimits(process.env);
     // The source spends its own budget on made-up names, one after another, until it is refused.
     let refused = 0;
     for (let i = 0; i < loginPerSource.burst * 3 && refused < 3; i++) {

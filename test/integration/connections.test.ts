@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { config } from '#shared/config/env.js';
 import {
   CONNECTION_TTL_SECONDS,
   listUserConnections,
-  maxConnectionsPerUser,
   saveConnection,
 } from '#shared/data/connections-repo.js';
 import { CONNECT_GRACE_MS, pushToUsers } from '#shared/domain/push.js';
@@ -51,7 +51,7 @@ describe('WebSocket connection records', () => {
 
   it('caps one user at MAX_CONNECTIONS_PER_USER live connections, each in its own small item', async () => {
     const userId = unique('user');
-    const max = maxConnectionsPerUser();
+    const max = config().connections.maxPerUser;
     const record = () => ({ connectionId: `${unique('c')}=`, userId, connectedAt: new Date().toISOString() });
     // All at once: the cap holds under a race, and the refused ones write nothing.
     const results = await Promise.allSettled(Array.from({ length: max + 5 }, () => saveConnection(record())));
@@ -72,7 +72,7 @@ describe('WebSocket connection records', () => {
   it('frees places held by connections whose $disconnect never ran when a user reaches the cap', async () => {
     const userId = unique('user');
     // Records of connections the WebSocket front does not know (their $disconnect was lost).
-    for (let i = 0; i < maxConnectionsPerUser(); i++) {
+    for (let i = 0; i < config().connections.maxPerUser; i++) {
       await saveConnection({
         connectionId: `${unique('lost')}=`,
         userId,

@@ -8,9 +8,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MESSAGE_QUEUE_URL_ENV } from '#shared/config/env.js';
 import { getConversation } from '#shared/data/conversations-repo.js';
 import { listMessages } from '#shared/data/messages-repo.js';
-import { MESSAGE_QUEUE_URL_ENV, type QueuedSend } from '#shared/data/send-queue.js';
+import type { QueuedSend } from '#shared/data/send-queue.js';
 import { handler as sequencer } from '../../functions/queues/message-sequencer.js';
 import { friends } from '../support/social.js';
 import { unique } from '../support/tables.js';
