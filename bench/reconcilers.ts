@@ -10,7 +10,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbEngine, startOpenSearch } from '#local/engines/index.js';
-import { functionEnvironment } from '#local/environment.js';
+import { allFunctionsEnvironment } from '#local/environment.js';
 import { ensureTables } from '#local/tables.js';
 import { cachedTemplate } from '#local/template-cache.js';
 import { readTopology } from '#local/topology.js';
@@ -44,7 +44,7 @@ try {
   await ensureTables(new DynamoDBClient({ endpoint: dynamo.endpoint }), topology);
   Object.assign(
     process.env,
-    functionEnvironment(topology, {
+    allFunctionsEnvironment(topology, {
       ...sdkEnv,
       WS_CALLBACK_URL: 'http://127.0.0.1:9',
       SEARCH_ENDPOINT: search.endpoint,

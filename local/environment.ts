@@ -30,20 +30,73 @@ export function resolveIntrinsic(
 export const localTableName = (logicalId: string) => logicalId;
 
 /**
- * The environment every local function sees: the union of the template's function variables, with
- * tables resolved to their local names and the given overrides (endpoints, secrets) applied.
+ * Locally substituted values, by template variable. A template variable whose value exists only on AWS
+ * (the WebSocket API's callback URL, the search domain's endpoint, the signing secret's ARN) is replaced,
+ * for the functions whose template declares it and only for them, by the variables given here.
  */
-export function functionEnvironment(
+export type LocalReplacements = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/** What the local runtime adds to or puts in place of the template's variables. */
+export interface LocalEnvironmentOverrides {
+  /**
+   * Set for every function, as Lambda sets `AWS_REGION` and the role's credentials for each: SDK
+   * endpoints and keys, the log level.
+   */
+  readonly platform: Readonly<Record<string, string>>;
+  readonly replacements: LocalReplacements;
+}
+
+/** Resolves Refs: a table's Ref is its name; other Refs (queue URL, state machine ARN) come from `refs`. */
+function refLookup(topology: Topology, refs: ReadonlyMap<string, string>) {
+  // Attributes (GetAtt) are not known locally: such variables need a replacement.
+  return (id: string, attr?: string) => {
+    if (attr) return undefined;
+    return topology.tables.has(id) ? localTableName(id) : refs.get(id);
+  };
+}
+
+/**
+ * The environment one local function runs with: exactly the variables its template gives it (tables
+ * resolved to their local names), its declared variables replaced where only AWS has their value,
+ * the platform's variables, and the variables Lambda sets for every function (`AWS_LAMBDA_FUNCTION_NAME`,
+ * memory, version). A variable another function has and this one lacks stays unset, as on AWS.
+ */
+export function localFunctionEnvironment(
+  topology: Topology,
+  functionId: string,
+  overrides: LocalEnvironmentOverrides,
+  refs: ReadonlyMap<string, string> = new Map(),
+): Record<string, string> {
+  const fn = topology.functions.get(functionId);
+  if (!fn) throw new Error(`Unknown function ${functionId}`);
+  const lookup = refLookup(topology, refs);
+  const env: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(fn.environment)) {
+    const value = resolveIntrinsic(raw, lookup);
+    if (value !== undefined) env[name] = value;
+  }
+  for (const name of Object.keys(fn.environment)) Object.assign(env, overrides.replacements[name]);
+  return {
+    ...env,
+    ...overrides.platform,
+    AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  };
+}
+
+/**
+ * The union of every function's template variables (tables resolved to their local names) with the
+ * given overrides applied: for code that is not one function, such as tests that call handlers in their
+ * own process, operational commands and benchmarks. The local runtime gives each function only its own
+ * (`localFunctionEnvironment`).
+ */
+export function allFunctionsEnvironment(
   topology: Topology,
   overrides: Record<string, string>,
   refs: ReadonlyMap<string, string> = new Map(),
 ): Record<string, string> {
-  // A table's Ref is its name; other Refs (queue URL, state machine ARN) come from `refs`.
-  // Attributes (GetAtt) are not known locally: such variables need an override.
-  const lookup = (id: string, attr?: string) => {
-    if (attr) return undefined;
-    return topology.tables.has(id) ? localTableName(id) : refs.get(id);
-  };
+  const lookup = refLookup(topology, refs);
   const env: Record<string, string> = {};
   for (const fn of topology.functions.values()) {
     for (const [name, raw] of Object.entries(fn.environment)) {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
+import { Worker } from 'node:worker_threads';
+import type { FunctionPolicy } from './function-policy.js';
 import type { LocalFunction, Topology } from './topology.js';
-
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
+import { deserializeError, type FromWorker, type ToWorker, type WorkerData } from './worker-messages.js';
 
 /** Thrown when a function runs past its configured timeout, as Lambda would report it. */
 export class LambdaTimeoutError extends Error {}
@@ -43,23 +43,64 @@ export function observeInvocations(observer: InvocationObserver): () => void {
   return () => observers.delete(observer);
 }
 
+/** A function's code could not be loaded (Lambda's `Runtime.ImportModuleError`). */
+const importError = (fn: LocalFunction, cause: Error) =>
+  Object.assign(new Error(`${fn.entry}: ${cause.message}`), { name: 'Runtime.ImportModuleError' });
+
+/** The function's thread died with invocations in flight (Lambda's `Runtime.ExitError`). */
+const exitError = (fn: LocalFunction, why: string) =>
+  Object.assign(new Error(`RequestId: local Error: Runtime exited: ${fn.logicalId} ${why}`), {
+    name: 'Runtime.ExitError',
+  });
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/** One function's execution environment: a worker thread with the function's own environment and modules. */
+interface Instance {
+  readonly worker: Worker;
+  /** Settles when the entry is loaded (Lambda's init phase, not counted in the function's timeout). */
+  readonly ready: Promise<void>;
+  readonly pending: Map<number, Pending>;
+}
+
+/** What each function runs with, besides its code. */
+export interface LocalLambdasOptions {
+  /** The function's environment (see `localFunctionEnvironment`); by default this process's. */
+  readonly environment?: (functionId: string) => Record<string, string>;
+  /** The function's IAM grants; calls of a function without an entry here are not checked. */
+  readonly policies?: ReadonlyMap<string, FunctionPolicy>;
+  /** Queue URL -> ARN, to check SQS sends against grants. */
+  readonly queueArns?: ReadonlyMap<string, string>;
+}
+
+const WORKER_URL = new URL('./function-worker.mjs', import.meta.url);
+
 /**
- * Invokes the template's functions in-process by importing the very entry files that CDK bundles.
- * Many invocations run at once, like concurrent Lambda instances sharing nothing but module state.
+ * Invokes the template's functions from the very entry files that CDK bundles, each in a worker thread
+ * of its own started on its first invocation (a cold start): its own `process.env` (exactly the template's
+ * variables), its own module instances, its own SDK clients checked against its role's grants. Many
+ * invocations of one function run at once in its thread, like concurrent Lambda instances that share
+ * nothing but module state; different functions run in parallel on the machine's cores.
  */
 export class LocalLambdas {
-  private readonly handlers = new Map<string, Promise<Handler>>();
+  private readonly instances = new Map<string, Instance>();
   private readonly running = new Map<string, number>();
   private readonly defaultLimit = Number(process.env.LOCAL_LAMBDA_CONCURRENCY ?? DEFAULT_LOCAL_CONCURRENCY);
+  private nextId = 0;
+  private stopped = false;
 
   constructor(
     private readonly topology: Topology,
     private readonly rootDir: string,
+    private readonly options: LocalLambdasOptions = {},
   ) {}
 
-  /** Imports every function once, so the first request does not pay for it and a broken entry fails start-up. */
-  async warmUp(): Promise<void> {
-    await Promise.all([...this.topology.functions.keys()].map((id) => this.handler(id)));
+  /** Starts the given functions' threads (all by default) and waits until their entries are loaded. */
+  async warmUp(functionIds: Iterable<string> = this.topology.functions.keys()): Promise<void> {
+    await Promise.all([...functionIds].map((id) => this.instance(id).ready));
   }
 
   async invoke(functionId: string, event: unknown): Promise<unknown> {
@@ -82,35 +123,43 @@ export class LocalLambdas {
     }
   }
 
+  /** Ends every function's thread; invocations still in flight fail. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const all = [...this.instances.values()];
+    this.instances.clear();
+    await Promise.all(all.map((i) => i.worker.terminate()));
+  }
+
   private async run(fn: LocalFunction, functionId: string, event: unknown): Promise<unknown> {
-    const handler = await this.handler(functionId);
+    const instance = this.instance(functionId);
+    await instance.ready;
     const deadline = Date.now() + fn.timeoutSeconds * 1000;
-    const requestId = randomUUID();
-    const context: Context = {
-      callbackWaitsForEmptyEventLoop: false,
-      functionName: fn.logicalId,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn.logicalId}`,
-      memoryLimitInMB: String(fn.memoryMb),
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${fn.logicalId}`,
-      logStreamName: 'local',
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+    const id = this.nextId++;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new LambdaTimeoutError(`Task timed out after ${fn.timeoutSeconds} seconds`)),
-        fn.timeoutSeconds * 1000,
-      );
-    });
     try {
-      return await Promise.race([handler(event, context), timeout]);
+      return await new Promise<unknown>((resolve, reject) => {
+        instance.pending.set(id, { resolve, reject });
+        timer = setTimeout(() => {
+          // The invocation may still finish in the thread; its answer is dropped, as Lambda drops it.
+          instance.pending.delete(id);
+          reject(new LambdaTimeoutError(`Task timed out after ${fn.timeoutSeconds} seconds`));
+        }, fn.timeoutSeconds * 1000);
+        instance.worker.postMessage({
+          id,
+          event,
+          context: {
+            functionName: fn.logicalId,
+            invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn.logicalId}`,
+            memoryLimitInMB: String(fn.memoryMb),
+            awsRequestId: randomUUID(),
+            deadline,
+          },
+        } satisfies ToWorker);
+      });
     } finally {
       clearTimeout(timer);
+      instance.pending.delete(id);
     }
   }
 
@@ -120,16 +169,56 @@ export class LocalLambdas {
     return fn;
   }
 
-  private handler(functionId: string): Promise<Handler> {
-    let loaded = this.handlers.get(functionId);
-    if (!loaded) {
-      const fn = this.fn(functionId);
-      loaded = import(pathToFileURL(join(this.rootDir, fn.entry)).href).then((mod: { handler?: unknown }) => {
-        if (typeof mod.handler !== 'function') throw new Error(`${fn.entry} exports no handler`);
-        return mod.handler as Handler;
-      });
-      this.handlers.set(functionId, loaded);
-    }
-    return loaded;
+  private instance(functionId: string): Instance {
+    const existing = this.instances.get(functionId);
+    if (existing) return existing;
+    if (this.stopped) throw new Error('The local functions are stopped');
+    const fn = this.fn(functionId);
+    const data: WorkerData = {
+      entryUrl: pathToFileURL(join(this.rootDir, fn.entry)).href,
+      functionName: fn.logicalId,
+      policy: this.options.policies?.get(functionId),
+      queueArns: Object.fromEntries(this.options.queueArns ?? []),
+    };
+    const worker = new Worker(WORKER_URL, {
+      workerData: data,
+      env: this.options.environment?.(functionId) ?? { ...process.env },
+      name: fn.logicalId,
+    });
+    // A thread waiting for invocations must not keep the process alive on its own.
+    worker.unref();
+    const pending = new Map<number, Pending>();
+    let markReady: () => void = () => undefined;
+    let failLoad: (err: Error) => void = () => undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failLoad = reject;
+    });
+    ready.catch(() => undefined); // observed by each invocation that awaits it
+    const instance: Instance = { worker, ready, pending };
+    // Ends this instance: the next invocation starts a new thread (a new cold start).
+    const retire = (err: Error) => {
+      if (this.instances.get(functionId) === instance) this.instances.delete(functionId);
+      failLoad(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    };
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') return markReady();
+      if (m.type === 'load-error') {
+        retire(importError(fn, deserializeError(m.error)));
+        void worker.terminate();
+        return;
+      }
+      const p = pending.get(m.id);
+      if (!p) return; // timed out already
+      pending.delete(m.id);
+      if (m.type === 'result') p.resolve(m.value);
+      else p.reject(deserializeError(m.error));
+    });
+    worker.on('error', (err) => retire(exitError(fn, `crashed: ${err.message}`)));
+    worker.on('exit', (code) => retire(exitError(fn, `exited with code ${code}`)));
+    this.instances.set(functionId, instance);
+    return instance;
   }
 }

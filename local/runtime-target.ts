@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Points an operational command (ops/) at the running local runtime: the one place where ops code reaches
 // into the local runtime, and only when no AWS deployment is configured.
-import { functionEnvironment } from './environment.js';
+import { allFunctionsEnvironment } from './environment.js';
 import { RUNTIME_INFO_FILE } from './runtime.js';
 import { readStateMachines } from './stepfunctions/index.js';
 import { cachedTemplate } from './template-cache.js';
@@ -36,7 +36,7 @@ export async function connectToLocalRuntime(): Promise<string> {
   const template = await cachedTemplate(rootDir);
   const machines = readStateMachines(template).map((m) => [m.logicalId, m.arn] as const);
   const optional = (name: string, value: string | undefined) => (value ? { [name]: value } : {});
-  const env = functionEnvironment(
+  const env = allFunctionsEnvironment(
     readTopology(template),
     {
       AWS_REGION: 'us-east-1',

@@ -9,7 +9,13 @@ import { RATE_LIMIT_ENV } from '#shared/config/rate-limits.js';
 import { protectDataDir } from './data-dir.js';
 import { type RunningEngine, startDynamoDbEngine, startElasticMq, startOpenSearch } from './engines/index.js';
 import { supervise } from './engines/supervisor.js';
-import { functionEnvironment, localTableName } from './environment.js';
+import {
+  allFunctionsEnvironment,
+  type LocalReplacements,
+  localFunctionEnvironment,
+  localTableName,
+} from './environment.js';
+import { localTableArn, readFunctionPolicies } from './function-policy.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
 import { readSchedules, startSchedules } from './schedules.js';
@@ -45,7 +51,10 @@ export interface LocalRuntime {
   readonly streams: StreamTriggers;
   /** Saga executions (Step Functions), e.g. to wait for one to end. */
   readonly executions: LocalExecutions;
-  /** The environment handlers run with (table names, endpoints), for in-process tests. */
+  /**
+   * Every function's variables together (table names, endpoints), for tests and tools that call the
+   * product code in their own process; each function itself runs with only its own.
+   */
   readonly environment: Record<string, string>;
   /** The engines' processes (a supervised engine's `pid` follows its restarts). */
   readonly engines: {
@@ -132,11 +141,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     queuesOf = () => ensureQueues(sqsClient, template);
     const queueUrls = new Map([...queues].map(([id, q]) => [id, q.url]));
 
-    const lambdas = new LocalLambdas(topology, options.rootDir);
+    const machines = readStateMachines(template);
+    const tableIds = new Set(topology.tables.keys());
+    // Each function's grants, with tables, queues and state machines named by their local ARNs.
+    const policies = readFunctionPolicies(template, topology.functions.keys(), (id, attr) => {
+      if (tableIds.has(id)) {
+        const arn = localTableArn(localTableName(id));
+        return attr === 'Arn' ? arn : attr === 'StreamArn' ? `${arn}/stream/local` : undefined;
+      }
+      if (attr === 'Arn') return queues.get(id)?.arn;
+      return attr === undefined ? machines.find((m) => m.logicalId === id)?.arn : undefined;
+    });
+    // The functions' environment names the fronts and servers started below; no function runs before.
+    let environmentOf: ((functionId: string) => Record<string, string>) | undefined;
+    const lambdas = new LocalLambdas(topology, options.rootDir, {
+      environment: (functionId) => {
+        if (!environmentOf) throw new Error(`${functionId} invoked before the runtime finished starting`);
+        return environmentOf(functionId);
+      },
+      policies,
+      queueArns: new Map([...queues.values()].map((q) => [q.url, q.arn])),
+    });
+    stops.push(() => lambdas.stop());
     // The management API lives on the WebSocket front, so it starts before any handler is loaded.
     const ws = await startWsFront(topology.ws, lambdas, options.wsPort, WS_STAGE, { credentials });
     stops.push(() => ws.close());
-    const machines = readStateMachines(template);
     const executions = new LocalExecutions(machines, (functionId, input) =>
       lambdas.invoke(functionId, input),
     );
@@ -146,36 +175,42 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await stepFunctions.close();
     });
     const refs = new Map([...queueUrls, ...machines.map((m) => [m.logicalId, m.arn] as const)]);
-    const environment = functionEnvironment(
-      topology,
-      {
-        ...sdkEnv,
-        AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
-        WS_CALLBACK_URL: ws.callbackUrl,
-        SEARCH_ENDPOINT: search.endpoint,
-        SEARCH_SIGNING: 'none',
-        TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await tokenSecret(dataDir)),
-        POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-        // Embedded-metric lines are for CloudWatch; locally they would only crowd the output.
-        POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
-        // Rate limits may be changed for a local run, as `-c` context changes them for a deployment.
-        ...Object.fromEntries(
-          [
+    const platform = {
+      ...sdkEnv,
+      AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      // Embedded-metric lines are for CloudWatch; locally they would only crowd the output.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      // Local tuning the template does not set (a cheaper password KDF for tests, shorter tokens).
+      ...fromProcessEnv(LOCAL_TUNING),
+    };
+    const replacements: LocalReplacements = {
+      WS_CALLBACK_URL: { WS_CALLBACK_URL: ws.callbackUrl },
+      SEARCH_ENDPOINT: { SEARCH_ENDPOINT: search.endpoint },
+      SEARCH_SIGNING: { SEARCH_SIGNING: 'none' },
+      TOKEN_SECRET_ARN: { TOKEN_SECRET: process.env.TOKEN_SECRET ?? (await tokenSecret(dataDir)) },
+      // Rate limits may be changed for a local run, as `-c` context changes them for a deployment.
+      ...Object.fromEntries(
+        Object.entries(
+          fromProcessEnv([
             ...Object.values(RATE_LIMIT_ENV),
             ...Object.values(ABUSE_LIMIT_ENV),
             'MAX_CONNECTIONS_PER_USER',
             'PRESENCE_TIMEOUT_SECONDS',
-          ].flatMap((name) => {
-            const value = process.env[name];
-            return value ? [[name, value]] : [];
-          }),
-        ),
-      },
+          ]),
+        ).map(([name, value]) => [name, { [name]: value }]),
+      ),
+    };
+    environmentOf = (functionId: string) =>
+      localFunctionEnvironment(topology, functionId, { platform, replacements }, refs);
+    // The runtime's own use of the product code (waking held conversations) and in-process tools see
+    // every function's variables; each function sees only its own.
+    const environment = allFunctionsEnvironment(
+      topology,
+      { ...platform, ...Object.assign({}, ...Object.values(replacements)) },
       refs,
     );
-    // Handlers read their configuration from process.env at cold start, exactly as on Lambda.
     Object.assign(process.env, environment);
-    await lambdas.warmUp();
 
     const streams = await startStreamTriggers({
       template,
@@ -251,6 +286,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await stop();
     throw err;
   }
+}
+
+/**
+ * Variables the product code reads that the template leaves unset (defaults hold on AWS): a local run
+ * may set them for every function, e.g. a cheap password KDF for tests that register many users.
+ */
+const LOCAL_TUNING = ['SCRYPT_N', 'SCRYPT_R', 'SCRYPT_P', 'TOKEN_TTL_SECONDS'];
+
+/** The given variables that are set in this process. */
+function fromProcessEnv(names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    names.flatMap((name) => {
+      const value = process.env[name];
+      return value ? [[name, value]] : [];
+    }),
+  );
 }
 
 /** A signing secret per data directory, so tokens survive a restart; a fresh one for `:memory:`. */

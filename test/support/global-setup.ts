@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { TestProject } from 'vitest/node';
 import { installDynamoDbEngine, installElasticMq, installOpenSearch } from '#local/engines/index.js';
-import { functionEnvironment } from '#local/environment.js';
+import { allFunctionsEnvironment } from '#local/environment.js';
 import { lookupQueueUrls } from '#local/sqs/index.js';
 import { readStateMachines } from '#local/stepfunctions/index.js';
 import { cachedTemplate } from '#local/template-cache.js';
@@ -67,7 +67,7 @@ export default async function setup(project: TestProject) {
   project.provide('webUrl', runtime.webUrl);
   project.provide(
     'handlerEnv',
-    functionEnvironment(
+    allFunctionsEnvironment(
       topology,
       {
         AWS_REGION: 'us-east-1',
