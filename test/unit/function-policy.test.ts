@@ -32,7 +32,11 @@ const template = {
                 { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Users', 'Arn'] }, '/index/*']] },
               ],
             },
-            { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: { 'Fn::GetAtt': ['Counters', 'Arn'] } },
+            {
+              Effect: 'Allow',
+              Action: 'dynamodb:UpdateItem',
+              Resource: { 'Fn::GetAtt': ['Counters', 'Arn'] },
+            },
             { Effect: 'Deny', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': ['Users', 'Arn'] } },
             // Not resolvable locally: grants nothing rather than everything.
             { Effect: 'Allow', Action: 'dynamodb:*', Resource: { 'Fn::GetAtt': ['Domain', 'DomainArn'] } },
@@ -58,7 +62,10 @@ describe('function policies', () => {
   it('reads only the statements attached to the function role, with resources as local ARNs', () => {
     expect(policy?.roleName).toBe('FnRole');
     expect(policy?.statements).toHaveLength(5);
-    expect(policy?.statements[1]?.resources).toEqual([localTableArn('Users'), `${localTableArn('Users')}/index/*`]);
+    expect(policy?.statements[1]?.resources).toEqual([
+      localTableArn('Users'),
+      `${localTableArn('Users')}/index/*`,
+    ]);
     expect(policy?.statements[4]?.resources).toEqual([]);
   });
 
@@ -162,7 +169,10 @@ describe('a function environment', () => {
     };
     const overrides = {
       platform: { AWS_REGION: 'us-east-1' },
-      replacements: { SEARCH_ENDPOINT: { SEARCH_ENDPOINT: 'http://127.0.0.1:1' }, TOKEN_SECRET_ARN: { TOKEN_SECRET: 's' } },
+      replacements: {
+        SEARCH_ENDPOINT: { SEARCH_ENDPOINT: 'http://127.0.0.1:1' },
+        TOKEN_SECRET_ARN: { TOKEN_SECRET: 's' },
+      },
     };
     const search = localFunctionEnvironment(topology, byEntry('functions/http/users-search.ts'), overrides);
     const meGet = localFunctionEnvironment(topology, byEntry('functions/http/me-get.ts'), overrides);
