@@ -74,6 +74,11 @@ export interface LocalLambdasOptions {
   readonly policies?: ReadonlyMap<string, FunctionPolicy>;
   /** Queue URL -> ARN, to check SQS sends against grants. */
   readonly queueArns?: ReadonlyMap<string, string>;
+  /**
+   * Receives what the functions write to stdout and stderr (their logs, CloudWatch Logs' part on AWS);
+   * by default it goes to this process's own.
+   */
+  readonly logs?: (functionId: string, chunk: string) => void;
 }
 
 const WORKER_URL = new URL('./function-worker.mjs', import.meta.url);
@@ -184,7 +189,14 @@ export class LocalLambdas {
       workerData: data,
       env: this.options.environment?.(functionId) ?? { ...process.env },
       name: fn.logicalId,
+      stdout: this.options.logs !== undefined,
+      stderr: this.options.logs !== undefined,
     });
+    const logs = this.options.logs;
+    if (logs) {
+      for (const stream of [worker.stdout, worker.stderr])
+        stream?.on('data', (chunk: Buffer) => logs(functionId, chunk.toString()));
+    }
     // A thread waiting for invocations must not keep the process alive on its own.
     worker.unref();
     const pending = new Map<number, Pending>();
