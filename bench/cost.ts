@@ -26,7 +26,7 @@ import {
 } from './lib/cost-model.js';
 import { HttpClient } from './lib/http.js';
 import { pool } from './lib/pool.js';
-import { benchMain, type InProcessRuntime, rootDir } from './lib/runtime.js';
+import { benchMain, type InProcessRuntime, rootDir, THREAD_PROBE } from './lib/runtime.js';
 
 const MESSAGES = Number(process.env.COST_MESSAGES ?? 200);
 const GROUP_SIZE = 10;
@@ -70,7 +70,8 @@ await benchMain('cost', async (runtime) => {
   print(`prices: ${PRICE_REGION}, read on ${PRICES_READ_ON} (infra/prices.ts)`);
 
   // Scheduled functions first, on empty tables: what one run costs on an idle stage.
-  const lambdas = new LocalLambdas(topology, rootDir);
+  // Its functions' threads get this process's environment (the runtime's, see startLocalRuntime) and meters.
+  const lambdas = new LocalLambdas(topology, rootDir, { preload: [THREAD_PROBE] });
   const scheduledRun = new Map<string, Usage>();
   for (const s of scheduledTargets(template)) {
     if (scheduledRun.has(s.functionId)) continue;

@@ -21,6 +21,7 @@ process.env.SCRYPT_N ??= '1024';
 const meter = new CapacityMeter();
 // The handlers run in this process and share this singleton: every call they make is measured.
 meter.install(ddb);
+meter.listenToFunctions();
 
 interface Session {
   token: string;

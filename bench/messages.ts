@@ -3,7 +3,6 @@
 // against one bare transaction, write capacity per message, and a large group. Rate limits are lifted
 // here (they are what part 2 measures), so that the figures are the pipeline's, not the limit's.
 import { ddb } from '#shared/clients/dynamodb.js';
-import { sequencerCounters } from '#shared/domain/sequencer.js';
 import { bareTransactions } from './lib/bare-transactions.js';
 import { CapacityMeter } from './lib/capacity.js';
 import { ChatSocket } from './lib/chat-socket.js';
@@ -12,6 +11,7 @@ import { HttpClient } from './lib/http.js';
 import { pool } from './lib/pool.js';
 import { benchMain, type InProcessRuntime } from './lib/runtime.js';
 import { SdkRequestCounter } from './lib/sdk-requests.js';
+import { sequencerTotals } from './lib/sequencer-totals.js';
 import { median, ms, summarize } from './lib/stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -36,8 +36,10 @@ process.env.SEND_BURST = '1000000';
 
 const meter = new CapacityMeter();
 meter.install(ddb);
+meter.listenToFunctions();
 const requests = new SdkRequestCounter();
 requests.install();
+sequencerTotals();
 
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
@@ -115,7 +117,7 @@ async function hotRun(
   const conversationId = await makeGroup(http, users);
   const sockets =
     transport === 'ws' ? await Promise.all(users.map((u) => ChatSocket.connect(runtime.wsUrl, u.token))) : [];
-  const before = { ...sequencerCounters };
+  const before = sequencerTotals();
   meter.reset();
   requests.reset();
   const cpuBefore = process.cpuUsage();
@@ -147,6 +149,7 @@ async function hotRun(
   const cpu = process.cpuUsage(cpuBefore);
   const sdk = requests.snapshot();
   const writes = meter.snapshot();
+  const sequencerCounters = sequencerTotals();
   await Promise.all(sockets.map((s) => s.close()));
   const messages = senders * perSender;
   const transactions = sequencerCounters.transactions - before.transactions;

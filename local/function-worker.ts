@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
 import { addAccessCheck, dynamodbAccess, sfnAccess, sqsAccess } from './access-checks.js';
 import type { FunctionPolicy } from './function-policy.js';
+import { runInvocation, trackInvocations } from './invocation-context.js';
 import { type InvocationContext, serializeError, type ToWorker, type WorkerData } from './worker-messages.js';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -48,6 +49,8 @@ function contextOf(c: InvocationContext): Context {
 let handler: Handler;
 try {
   if (data.policy) await installAccessChecks(data.policy);
+  if (data.preload.length) trackInvocations();
+  for (const url of data.preload) await import(url);
   const mod = (await import(data.entryUrl)) as { handler?: unknown };
   if (typeof mod.handler !== 'function') throw new Error(`${data.entryUrl} exports no handler`);
   handler = mod.handler as Handler;
@@ -60,7 +63,7 @@ try {
 
 port.on('message', (message: ToWorker) => {
   const { id, event, context } = message;
-  handler(event, contextOf(context)).then(
+  runInvocation({ functionName: context.functionName, event }, () => handler(event, contextOf(context))).then(
     (value) => {
       try {
         port.postMessage({ type: 'result', id, value });

@@ -79,6 +79,12 @@ export interface LocalLambdasOptions {
    * by default it goes to this process's own.
    */
   readonly logs?: (functionId: string, chunk: string) => void;
+  /**
+   * file: URLs of modules every function's thread loads before the function's entry, e.g. a benchmark's
+   * meters; the local counterpart of a Lambda layer's wrapper. While they run, `currentInvocation()`
+   * (invocation-context.ts) tells which invocation a call belongs to.
+   */
+  readonly preload?: readonly string[];
 }
 
 const WORKER_URL = new URL('./function-worker.mjs', import.meta.url);
@@ -184,6 +190,7 @@ export class LocalLambdas {
       functionName: fn.logicalId,
       policy: this.options.policies?.get(functionId),
       queueArns: Object.fromEntries(this.options.queueArns ?? []),
+      preload: this.options.preload ?? [],
     };
     const worker = new Worker(WORKER_URL, {
       workerData: data,

@@ -36,6 +36,8 @@ export interface LocalRuntimeOptions {
   readonly webPort?: number;
   /** A directory for persistent data, or `:memory:`. */
   readonly dataDir: string;
+  /** Modules every function's thread loads before its entry (instrumentation; see `LocalLambdasOptions`). */
+  readonly functionPreload?: readonly string[];
 }
 
 export interface LocalRuntime {
@@ -161,6 +163,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       },
       policies,
       queueArns: new Map([...queues.values()].map((q) => [q.url, q.arn])),
+      preload: options.functionPreload,
     });
     stops.push(() => lambdas.stop());
     // The management API lives on the WebSocket front, so it starts before any handler is loaded.

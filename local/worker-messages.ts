@@ -9,6 +9,8 @@ export interface WorkerData {
   readonly policy?: FunctionPolicy;
   /** Queue URL -> queue ARN, to check SQS sends (which name a URL) against grants (which name an ARN). */
   readonly queueArns: Record<string, string>;
+  /** file: URLs of instrumentation modules to load before the entry (see `LocalLambdasOptions.preload`). */
+  readonly preload: readonly string[];
 }
 
 /** The fields of the Lambda context the worker rebuilds (functions cannot cross threads). */

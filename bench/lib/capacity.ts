@@ -1,7 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
+import type { InitializeMiddleware } from '@smithy/types';
 import type { DocClient } from '#shared/clients/dynamodb.js';
+import { onThreadReport } from './thread-reports.js';
 
 /** Data-plane operations that accept `ReturnConsumedCapacity`; others are passed through untouched. */
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
@@ -43,6 +46,63 @@ function trackRequests(): void {
   });
 }
 
+/** One DynamoDB call's capacity: what the engine reported (per table) and the estimate from sizes. */
+export interface CapacityRecord {
+  readonly op: string;
+  readonly kind: 'read' | 'write';
+  /** A cancelled transaction or failed condition reports no capacity (it does consume some on AWS). */
+  readonly failed: boolean;
+  /** Undefined when the response carried no ConsumedCapacity. */
+  readonly reported?: Array<[string, number]>;
+  readonly estimated: Array<[string, number]>;
+}
+
+// The document client's initialize-step middleware type (the stack's `add` is overloaded by step).
+type Middleware = InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes>;
+
+/**
+ * A middleware that asks for `ReturnConsumedCapacity: TOTAL` on data-plane calls and hands each call's
+ * capacity to `onRecord` (an object for single-item calls, an array for transactions and batches).
+ */
+export function capacityMiddleware(onRecord: (record: CapacityRecord) => void): Middleware {
+  return ((
+    next: (args: { input: unknown }) => Promise<{ output: unknown }>,
+    context: { commandName?: string },
+  ) =>
+    async (args: { input: unknown }) => {
+      const op = String(context.commandName ?? '').replace(/Command$/, '');
+      const kind = READS.has(op) ? 'read' : WRITES.has(op) ? 'write' : undefined;
+      if (!kind) return next(args);
+      const input = { ...(args.input as Record<string, unknown>), ReturnConsumedCapacity: 'TOTAL' };
+      let result: Awaited<ReturnType<typeof next>>;
+      try {
+        result = await next({ ...args, input });
+      } catch (err) {
+        onRecord({ op, kind, failed: true, estimated: [] });
+        throw err;
+      }
+      const output = result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] } & Record<
+        string,
+        unknown
+      >;
+      const consumed = output.ConsumedCapacity;
+      onRecord({
+        op,
+        kind,
+        failed: false,
+        reported:
+          consumed === undefined
+            ? undefined
+            : (Array.isArray(consumed) ? consumed : [consumed]).map((c) => [
+                c.TableName ?? '?',
+                c.CapacityUnits ?? 0,
+              ]),
+        estimated: estimate(op, input, output),
+      });
+      return result;
+    }) as unknown as Middleware;
+}
+
 /**
  * Sums consumed capacity per DynamoDB operation for every call made through a document client: a
  * middleware asks for `ReturnConsumedCapacity: TOTAL` and adds up what comes back (an object for
@@ -53,46 +113,43 @@ export class CapacityMeter {
   /** route ("POST /friend-requests/x/accept" or NO_REQUEST) -> operation -> totals */
   private byRoute = new Map<string, Map<string, OpTotals>>();
 
+  /** Meters the calls made through `client` in this process, by the HTTP request they serve. */
   install(client: DocClient): void {
     trackRequests();
     client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const op = String(context.commandName ?? '').replace(/Command$/, '');
-        const kind = READS.has(op) ? 'read' : WRITES.has(op) ? 'write' : undefined;
-        if (!kind) return next(args);
-        const input = { ...(args.input as Record<string, unknown>), ReturnConsumedCapacity: 'TOTAL' };
-        const totals = this.totals(currentRequest.getStore() ?? NO_REQUEST, op, kind);
-        totals.calls++;
-        let result: Awaited<ReturnType<typeof next>>;
-        try {
-          result = await next({ ...args, input });
-        } catch (err) {
-          // A cancelled transaction or failed condition reports no capacity (it does consume some on AWS).
-          totals.failed++;
-          throw err;
-        }
-        const output = result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] } & Record<
-          string,
-          unknown
-        >;
-        const consumed = output.ConsumedCapacity;
-        if (consumed !== undefined) {
-          totals.reportedCalls++;
-          for (const c of Array.isArray(consumed) ? consumed : [consumed]) {
-            const units = c.CapacityUnits ?? 0;
-            totals.reported += units;
-            const table = c.TableName ?? '?';
-            totals.reportedByTable.set(table, (totals.reportedByTable.get(table) ?? 0) + units);
-          }
-        }
-        for (const [table, units] of estimate(op, input, output)) {
-          totals.estimated += units;
-          totals.estimatedByTable.set(table, (totals.estimatedByTable.get(table) ?? 0) + units);
-        }
-        return result;
-      },
+      capacityMiddleware((record) => this.add(currentRequest.getStore() ?? NO_REQUEST, record)),
       { step: 'initialize', name: 'benchConsumedCapacity', override: true },
     );
+  }
+
+  /**
+   * Also meters the calls of the local functions' threads (each has its own client), which report them
+   * through `thread-probe.ts`, by the HTTP route of the invocation they serve.
+   */
+  listenToFunctions(): void {
+    onThreadReport((r) => {
+      if (r.kind === 'capacity') this.add(r.route ?? NO_REQUEST, r.record);
+    });
+  }
+
+  private add(route: string, r: CapacityRecord): void {
+    const totals = this.totals(route, r.op, r.kind);
+    totals.calls++;
+    if (r.failed) {
+      totals.failed++;
+      return;
+    }
+    if (r.reported) {
+      totals.reportedCalls++;
+      for (const [table, units] of r.reported) {
+        totals.reported += units;
+        totals.reportedByTable.set(table, (totals.reportedByTable.get(table) ?? 0) + units);
+      }
+    }
+    for (const [table, units] of r.estimated) {
+      totals.estimated += units;
+      totals.estimatedByTable.set(table, (totals.estimatedByTable.get(table) ?? 0) + units);
+    }
   }
 
   reset(): void {

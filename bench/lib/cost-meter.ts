@@ -13,6 +13,7 @@ import { sfnClient } from '#shared/clients/sfn.js';
 import { sqsClient } from '#shared/clients/sqs.js';
 import { CapacityMeter } from './capacity.js';
 import { emptyUsage, type Usage } from './cost-model.js';
+import { onThreadReport } from './thread-reports.js';
 
 const KB = 1024;
 const chunks = (bytes: number, size: number) => Math.max(1, Math.ceil(bytes / size));
@@ -72,6 +73,14 @@ export class CostMeter {
   constructor(options: MeterOptions) {
     const { runtime } = options;
     this.capacity.install(ddb);
+    this.capacity.listenToFunctions();
+    // What the functions' threads send and push (thread-probe.ts); the middlewares below count this process's.
+    onThreadReport((r) => {
+      if (r.kind === 'sqs') {
+        if (r.fifo) this.counts.usage.sqsFifoRequests += r.chunks;
+        else this.counts.usage.sqsStandardRequests += r.chunks;
+      } else if (r.kind === 'push') this.counts.usage.webSocketMessages += r.chunks;
+    });
     const twoWay = new Set(options.ws.routes.filter((r) => r.returnResponse).map((r) => r.routeKey));
 
     // SQS: every request of the handlers' client, in 64 KB chunks of its payload.

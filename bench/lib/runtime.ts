@@ -5,6 +5,9 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type LocalRuntime, startLocalRuntime } from '#local/runtime.js';
 
+/** Meters loaded into every local function's thread, reporting to this process's meters. */
+export const THREAD_PROBE = new URL('./thread-probe.ts', import.meta.url).href;
+
 /** The repository root (bench/lib/../..). */
 export const rootDir = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,7 +37,13 @@ export async function startInProcess(): Promise<InProcessRuntime> {
   // here (a benchmark that measures a limit sets its own value first).
   for (const [name, value] of Object.entries(LIFTED_LIMITS)) process.env[name] ??= value;
   const started = performance.now();
-  const runtime = await startLocalRuntime({ rootDir, httpPort: 0, wsPort: 0, dataDir: ':memory:' });
+  const runtime = await startLocalRuntime({
+    rootDir,
+    httpPort: 0,
+    wsPort: 0,
+    dataDir: ':memory:',
+    functionPreload: [THREAD_PROBE],
+  });
   const startMs = performance.now() - started;
   let stopping: Promise<void> | undefined;
   const stop = () => {

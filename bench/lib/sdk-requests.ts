@@ -3,6 +3,7 @@
 // client's `send` is the one point every client goes through; a middleware would have to be added to
 // each client, including those the runtime creates.
 import { createRequire } from 'node:module';
+import { onThreadReport } from './thread-reports.js';
 
 type Send = (this: unknown, command: { constructor: { name: string } }, ...rest: unknown[]) => unknown;
 const { Client } = createRequire(import.meta.url)('@smithy/core/client') as {
@@ -24,6 +25,10 @@ export class SdkRequestCounter {
       counts.set(name, (counts.get(name) ?? 0) + 1);
       return original.call(this, command, ...rest);
     };
+    // The local functions' threads count their own (thread-probe.ts).
+    onThreadReport((r) => {
+      if (r.kind === 'sdk') counts.set(r.command, (counts.get(r.command) ?? 0) + 1);
+    });
   }
 
   reset(): void {

@@ -4,9 +4,10 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { traced } from '../tracing.js';
 
 /**
- * Sockets per process. A Lambda container serves one request at a time and never comes near it; the
- * local runtime runs every function in one process, so one function's storm (thousands of `$disconnect`
- * invocations) must not hold every socket while other users' requests wait for one.
+ * Sockets per process (per function container). A Lambda container serves one request at a time and never
+ * comes near it; the local runtime runs all invocations of a function in one worker thread, so a storm of
+ * one function (thousands of `$disconnect` invocations) queues for these sockets instead of opening
+ * thousands of connections to the engine.
  */
 const MAX_SOCKETS = 256;
 
