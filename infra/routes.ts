@@ -134,7 +134,13 @@ export const httpRoutes: HttpRouteSpec[] = [
     // Failed logins are throttled per username and per source address (rate-limit buckets).
     tables: { users: 'read', usernames: 'read', rateLimits: 'readWrite' },
   },
-  { route: 'POST /auth/logout', entry: 'http/auth-logout', tables: { users: 'readWrite' } },
+  {
+    route: 'POST /auth/logout',
+    entry: 'http/auth-logout',
+    // Revokes the token and closes the sockets opened with it.
+    pushes: true,
+    tables: { users: 'readWrite', connections: 'readWrite' },
+  },
   {
     route: 'POST /auth/password',
     entry: 'http/auth-password',
