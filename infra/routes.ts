@@ -432,6 +432,8 @@ export const workers = {
   messageSequencer: {
     entry: 'queues/message-sequencer',
     pushes: true,
+    // Queues a flush marker that wakes a conversation whose sends it holds (shared/domain/sequencer.ts).
+    enqueuesSends: true,
     timeoutSeconds: SEQUENCER_TIMEOUT_SECONDS,
     tables: {
       conversations: 'readWrite',
