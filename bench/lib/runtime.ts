@@ -43,6 +43,8 @@ export async function startInProcess(): Promise<InProcessRuntime> {
     wsPort: 0,
     dataDir: ':memory:',
     functionPreload: [THREAD_PROBE],
+    // Measured phases must not include the functions' cold starts.
+    warmUp: true,
   });
   const startMs = performance.now() - started;
   let stopping: Promise<void> | undefined;

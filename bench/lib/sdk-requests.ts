@@ -1,7 +1,7 @@
-// Counts the AWS SDK requests of every client in this process (the benchmark runs the local runtime in
-// process, so its functions, pollers and fronts are counted too), by command. Wrapping the shared base
-// client's `send` is the one point every client goes through; a middleware would have to be added to
-// each client, including those the runtime creates.
+// Counts the AWS SDK requests of every client in this process, by command: the runtime's own (pollers,
+// fronts) here, and those of the local functions, each in its own worker thread, through the reports of
+// thread-probe.ts. Wrapping the shared base client's `send` is the one point every client of a thread
+// goes through; a middleware would have to be added to each client, including those the runtime creates.
 import { createRequire } from 'node:module';
 import { onThreadReport } from './thread-reports.js';
 
