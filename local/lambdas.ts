@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -109,9 +110,17 @@ export class LocalLambdas {
     private readonly options: LocalLambdasOptions = {},
   ) {}
 
-  /** Starts the given functions' threads (all by default) and waits until their entries are loaded. */
+  /**
+   * Starts the given functions' threads (all by default) and waits until their entries are loaded, as
+   * many at once as the machine has cores: each load is about a second of CPU, and a shared machine
+   * should not get dozens at once.
+   */
   async warmUp(functionIds: Iterable<string> = this.topology.functions.keys()): Promise<void> {
-    await Promise.all([...functionIds].map((id) => this.instance(id).ready));
+    const queue = [...functionIds];
+    const next = async (): Promise<void> => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await this.instance(id).ready;
+    };
+    await Promise.all(Array.from({ length: availableParallelism() }, next));
   }
 
   async invoke(functionId: string, event: unknown): Promise<unknown> {
