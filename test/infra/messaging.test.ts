@@ -52,7 +52,7 @@ describe('ChatStack messaging: one ordered writer per conversation', () => {
     });
   });
 
-  it('lets only the send routes enqueue, and gives every function the queue and the rate limits', () => {
+  it('lets only the send routes and the sequencer (its flush markers) enqueue, and gives every function the queue and the rate limits', () => {
     const queueId = logicalIdOf('AWS::SQS::Queue', (p) => p.DeduplicationScope === 'messageGroup');
     const policies = template.findResources('AWS::IAM::Policy');
     const senders = Object.values(policies).filter(
@@ -60,7 +60,12 @@ describe('ChatStack messaging: one ordered writer per conversation', () => {
         JSON.stringify(p.Properties.PolicyDocument).includes('"sqs:SendMessage"') &&
         JSON.stringify(p.Properties.PolicyDocument).includes(`"${queueId}"`),
     );
-    expect(senders).toHaveLength(2);
+    expect(senders).toHaveLength(3);
+    expect(
+      Object.keys(policies).filter(
+        (id) => senders.includes(policies[id]) && id.startsWith('MessageSequencer'),
+      ),
+    ).toHaveLength(1);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
