@@ -63,7 +63,7 @@ describe('ChatStack messaging: one ordered writer per conversation', () => {
     expect(senders).toHaveLength(3);
     expect(
       Object.keys(policies).filter(
-        (id) => senders.includes(policies[id]) && id.startsWith('MessageSequencer'),
+        (id) => senders.some((p) => p === policies[id]) && id.startsWith('MessageSequencer'),
       ),
     ).toHaveLength(1);
     template.allResourcesProperties('AWS::Lambda::Function', {
