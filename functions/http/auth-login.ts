@@ -1,7 +1,7 @@
 import { login } from '#shared/domain/accounts.js';
-import { loginBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { loginBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /auth/login: throttled per username and per source address (429 `throttled`). */

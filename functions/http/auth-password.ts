@@ -1,7 +1,7 @@
 import { changePassword } from '#shared/domain/accounts.js';
-import { changePasswordBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { changePasswordBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /**

@@ -1,7 +1,7 @@
 import { register } from '#shared/domain/accounts.js';
-import { registerBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { registerBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /auth/register */

@@ -1,7 +1,7 @@
 import { listBlockedUsers } from '#shared/domain/blocks.js';
-import { pageQuery } from '#shared/domain/pagination.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { pageQuery } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /blocks?limit=&cursor=, most recent first: `{items: [{user, since}], nextCursor}`. */

@@ -1,7 +1,7 @@
 import { listChanges } from '#shared/domain/message-changes.js';
-import { changesQuery, id } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { changesQuery, id } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /conversations/{conversationId}/changes?afterChangeSeq=&limit=: messages changed since a token. */

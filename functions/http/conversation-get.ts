@@ -1,7 +1,7 @@
 import { getConversationDetails } from '#shared/domain/groups.js';
-import { id } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /conversations/{conversationId} with its members. */

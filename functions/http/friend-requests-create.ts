@@ -1,7 +1,7 @@
 import { sendFriendRequest } from '#shared/domain/friends.js';
-import { friendRequestBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { friendRequestBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /friend-requests: 201 with the request, or 200 when it accepted theirs. */

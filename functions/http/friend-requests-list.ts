@@ -1,7 +1,7 @@
 import { listFriendRequests } from '#shared/domain/friends.js';
-import { friendRequestsQuery } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { friendRequestsQuery } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /friend-requests?direction=incoming|outgoing */

@@ -1,7 +1,7 @@
 import { listFriends } from '#shared/domain/friends.js';
-import { pageQuery } from '#shared/domain/pagination.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { pageQuery } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /friends?limit=&cursor=, oldest friendship first: `{items, nextCursor}`. */

@@ -1,7 +1,7 @@
 import { removeFriend } from '#shared/domain/friends.js';
-import { id } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** DELETE /friends/{userId}: both directions at once; the conversation keeps its history. */

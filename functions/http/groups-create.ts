@@ -1,7 +1,7 @@
 import { createGroup } from '#shared/domain/groups.js';
-import { groupBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { groupBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /groups: the caller owns the new group; 201 when built at once, 202 when a saga builds it. */

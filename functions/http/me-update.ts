@@ -1,7 +1,7 @@
 import { updateMe } from '#shared/domain/accounts.js';
-import { updateMeBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { updateMeBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** PATCH /me with optimistic locking on `expectedVersion`. */

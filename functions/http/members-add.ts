@@ -1,7 +1,7 @@
 import { addMembers } from '#shared/domain/groups.js';
-import { addMembersBody, id } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { addMembersBody, id } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /conversations/{conversationId}/members (owner only). */

@@ -1,8 +1,8 @@
 import { deleteMessage } from '#shared/domain/message-changes.js';
 import { limitSends } from '#shared/domain/rate-limits.js';
-import { id, seqParam } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id, seqParam } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** DELETE /conversations/{conversationId}/messages/{seq}: the sender or a group's owner; 204, tombstone kept. */

@@ -1,9 +1,9 @@
 import { editMessage } from '#shared/domain/message-changes.js';
 import { limitSends } from '#shared/domain/rate-limits.js';
-import { editMessageBody, id, seqParam } from '#shared/domain/schemas.js';
 import { requireTextWithinLimit } from '#shared/domain/text-limits.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { editMessageBody, id, seqParam } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** PATCH /conversations/{conversationId}/messages/{seq} `{text}`: the sender edits; 200 `Message`. */

@@ -1,7 +1,7 @@
 import { getHistory } from '#shared/domain/messages.js';
-import { historyQuery, id } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { historyQuery, id } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /conversations/{conversationId}/messages?afterSeq=&limit= */

@@ -1,6 +1,6 @@
-import { messagesSearchQuery } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { messagesSearchQuery } from '#shared/protocol/requests.js';
 import { searchMessages } from '#shared/search/queries.js';
 import { validate } from '#shared/validation.js';
 

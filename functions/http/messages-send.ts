@@ -1,9 +1,9 @@
 import { warmSendQueue } from '#shared/data/send-queue.js';
 import { sendAndWait } from '#shared/domain/messages.js';
-import { id, sendMessageBody } from '#shared/domain/schemas.js';
 import { requireTextWithinLimit } from '#shared/domain/text-limits.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id, sendMessageBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 // Init phase: the queue connection is ready before the first frame.

@@ -1,7 +1,7 @@
 import { getOperationFor } from '#shared/domain/operations.js';
-import { id } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /operations/{operationId}: only the user who started it sees it. */

@@ -1,8 +1,8 @@
 import { react } from '#shared/domain/message-changes.js';
 import { limitSends } from '#shared/domain/rate-limits.js';
-import { id, reactionBody, seqParam } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id, reactionBody, seqParam } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /conversations/{conversationId}/messages/{seq}/reactions `{emoji}`: 200 `Message` with the counts. */

@@ -1,8 +1,8 @@
 import { react } from '#shared/domain/message-changes.js';
 import { limitSends } from '#shared/domain/rate-limits.js';
-import { emoji, id, seqParam } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { emoji, id, seqParam } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** DELETE /conversations/{conversationId}/messages/{seq}/reactions/{emoji} (percent-encoded): 200 `Message`. */

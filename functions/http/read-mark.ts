@@ -1,7 +1,7 @@
 import { markRead } from '#shared/domain/messages.js';
-import { id, markReadBody } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id, markReadBody } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** POST /conversations/{conversationId}/read: the read position only moves forward. */

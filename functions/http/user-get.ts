@@ -1,8 +1,8 @@
 import { getProfile } from '#shared/domain/accounts.js';
 import { maySeePresence, presenceOf } from '#shared/domain/presence.js';
-import { id } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { id } from '#shared/protocol/requests.js';
 import { validate } from '#shared/validation.js';
 
 /** GET /users/{userId}: the public profile, with `presence` for friends and group co-members only. */

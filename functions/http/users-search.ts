@@ -1,6 +1,6 @@
-import { usersSearchQuery } from '#shared/domain/schemas.js';
 import { httpRoute } from '#shared/http/handler.js';
 import { json } from '#shared/http/response.js';
+import { usersSearchQuery } from '#shared/protocol/requests.js';
 import { searchUsers } from '#shared/search/queries.js';
 import { validate } from '#shared/validation.js';
 

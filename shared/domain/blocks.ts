@@ -2,8 +2,9 @@ import { blockedEitherWay, deleteBlock, getBlock, listBlocks, putBlock } from '.
 import { getRequest, pendingRequestId } from '../data/friends-repo.js';
 import { getUsers } from '../data/users-repo.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { PageQuery } from '../protocol/requests.js';
 import { withRetry } from '../retry.js';
-import { type Page, type PageQuery, paginate } from './pagination.js';
+import { type Page, paginate } from './pagination.js';
 import { type PublicProfile, toPublicProfile } from './users.js';
 
 /** One entry of `GET /blocks`: the blocked user and since when. */

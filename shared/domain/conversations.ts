@@ -6,8 +6,9 @@ import {
   type UserConversationItem,
 } from '../data/conversations-repo.js';
 import { getUsers } from '../data/users-repo.js';
+import type { PageQuery } from '../protocol/requests.js';
 import { VISIBLE } from './membership.js';
-import { type Page, type PageQuery, paginate } from './pagination.js';
+import { type Page, paginate } from './pagination.js';
 import { type PublicProfile, toPublicProfile } from './users.js';
 
 /** The contract's `Conversation`, seen by one member. */

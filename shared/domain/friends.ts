@@ -13,9 +13,10 @@ import {
 } from '../data/friends-repo.js';
 import { getUser, getUsers } from '../data/users-repo.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
+import type { PageQuery } from '../protocol/requests.js';
 import { withRetry } from '../retry.js';
 import { directConversationId, newId } from './ids.js';
-import { type Page, type PageQuery, paginate } from './pagination.js';
+import { type Page, paginate } from './pagination.js';
 import { type Presence, presenceOf } from './presence.js';
 import { notifyUsers } from './push.js';
 import { limitPendingFriendRequests } from './spam-limits.js';

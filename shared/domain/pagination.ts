@@ -1,18 +1,11 @@
-import { z } from 'zod';
 import { InvalidRequestError } from '../errors.js';
+import type { PageQuery } from '../protocol/requests.js';
 
 /** One page of a list and the opaque cursor of the next one (`null` on the last page). */
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
-
-/** `?limit=&cursor=` of a paginated list: limit 1-200, default 100. */
-export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(100),
-  cursor: z.string().min(1).max(512).optional(),
-});
-export type PageQuery = z.infer<typeof pageQuery>;
 
 /** A sort key: strings compared in order, each ascending or descending. */
 export interface SortOrder<T> {

@@ -1,5 +1,5 @@
 import { PayloadTooLargeError } from '../errors.js';
-import { MAX_TEXT_CHARS } from './schemas.js';
+import { MAX_TEXT_CHARS } from '../protocol/requests.js';
 
 /** Oversize text is refused with 413 before anything is written. */
 export function requireTextWithinLimit(text: string): void {

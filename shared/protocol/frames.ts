@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientMessageId, emoji, id, messageText, replyTo, seq } from '../domain/schemas.js';
+import { clientMessageId, emoji, id, messageText, replyTo, seq } from './requests.js';
 
 /**
  * The client frames of the WebSocket API, one schema per route (`action`). The route handlers validate

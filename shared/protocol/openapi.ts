@@ -1,27 +1,5 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { pageQuery } from '../domain/pagination.js';
-import {
-  addMembersBody,
-  changePasswordBody,
-  changesQuery,
-  editMessageBody,
-  emoji,
-  friendRequestBody,
-  friendRequestsQuery,
-  groupBody,
-  historyQuery,
-  id,
-  loginBody,
-  markReadBody,
-  messagesSearchQuery,
-  reactionBody,
-  registerBody,
-  sendMessageBody,
-  seqParam,
-  updateMeBody,
-  usersSearchQuery,
-} from '../domain/schemas.js';
 import {
   blocksPage,
   changesPage,
@@ -41,6 +19,28 @@ import {
   user,
   userProfile,
 } from './objects.js';
+import {
+  addMembersBody,
+  changePasswordBody,
+  changesQuery,
+  editMessageBody,
+  emoji,
+  friendRequestBody,
+  friendRequestsQuery,
+  groupBody,
+  historyQuery,
+  id,
+  loginBody,
+  markReadBody,
+  messagesSearchQuery,
+  pageQuery,
+  reactionBody,
+  registerBody,
+  sendMessageBody,
+  seqParam,
+  updateMeBody,
+  usersSearchQuery,
+} from './requests.js';
 
 /** The contract's version; bump it with any change to the published documents. */
 export const API_VERSION = '1.3.0';

@@ -4,8 +4,8 @@ import { errors } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
 import { createSearchClient, isSearchUnavailable, type SearchClient } from '#shared/adapters/opensearch.js';
 import { readSearchConfig } from '#shared/config/search.js';
-import { messagesSearchQuery, usersSearchQuery } from '#shared/domain/schemas.js';
 import { UnavailableError } from '#shared/errors.js';
+import { messagesSearchQuery, usersSearchQuery } from '#shared/protocol/requests.js';
 import { parseOnFailureRecord } from '#shared/search/dead-letters.js';
 import { searchUsers } from '#shared/search/queries.js';
 

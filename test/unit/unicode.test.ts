@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientMessageId, messageText } from '#shared/domain/schemas.js';
 import { InvalidRequestError } from '#shared/errors.js';
+import { clientMessageId, messageText } from '#shared/protocol/requests.js';
 import { hasLoneSurrogate, hasVisibleText, requireWellFormedText } from '#shared/unicode.js';
 
 describe('text that cannot be stored or queued', () => {

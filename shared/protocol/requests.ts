@@ -1,3 +1,8 @@
+/**
+ * The contract's request shapes, in one home: HTTP bodies, path parameters and queries (`?limit=&cursor=`
+ * included), and the field schemas the WebSocket frames (`./frames.ts`) are built from. Handlers parse
+ * with these; the published OpenAPI and AsyncAPI documents are generated from them.
+ */
 import { z } from 'zod';
 import { hasLoneSurrogate, hasVisibleText } from '../unicode.js';
 
@@ -128,3 +133,10 @@ export const messagesSearchQuery = z.object({
   conversationId: id.optional(),
   limit: searchLimit,
 });
+
+/** `?limit=&cursor=` of a paginated list: limit 1-200, default 100. */
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type PageQuery = z.infer<typeof pageQuery>;
