@@ -23,3 +23,9 @@ export const requestKeys = {
     return { userId, direction: undefined, otherUserId: undefined };
   },
 };
+
+/** Primary key of a users-table item. */
+export const userKey = (userId: string) => ({ userId });
+
+/** Primary key of a messages-table item: the conversation and the message's `seq`. */
+export const messageKey = (conversationId: string, seq: number) => ({ conversationId, seq });

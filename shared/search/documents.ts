@@ -1,3 +1,4 @@
+import { messageKey, userKey } from '../data/keys.js';
 import { MESSAGE_CORE_FIELDS } from '../data/messages-repo.js';
 import type { SearchIndex } from './indices.js';
 
@@ -59,13 +60,13 @@ function pick(item: Item, names: readonly string[]): Record<string, unknown> {
 /** Document id of a message: conversation and seq (`#` never occurs in ids, see the `id` schema). */
 export const messageDocId = (conversationId: string, seq: number) => `${conversationId}#${seq}`;
 
-/** The item key a document id stands for. */
+/** The item key a document id stands for (built by the data layer). */
 export function keyOfDocId(index: SearchIndex, id: string): Record<string, string | number> | undefined {
-  if (index === 'users') return { userId: id };
+  if (index === 'users') return userKey(id);
   const at = id.lastIndexOf('#');
   const seq = Number(id.slice(at + 1));
   if (at <= 0 || !Number.isSafeInteger(seq)) return undefined;
-  return { conversationId: id.slice(0, at), seq };
+  return messageKey(id.slice(0, at), seq);
 }
 
 /** Document id from an item or its key attributes. */
