@@ -4,10 +4,8 @@ import {
   IdempotencyValidationError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
-import { ddb } from '../clients/dynamodb.js';
-import { config } from '../config/env.js';
+import { idempotencyStore } from '../data/idempotency-store.js';
 import { AppError, ConflictError, UnavailableError } from '../errors.js';
 import type { HttpResponse } from './response.js';
 
@@ -39,10 +37,7 @@ function executor(): (call: IdempotentCall) => Promise<HttpResponse> {
     // in-progress record and a retry executes again.
     async (call: IdempotentCall) => call.run(),
     {
-      persistenceStore: new DynamoDBPersistenceLayer({
-        tableName: config().tables.idempotency,
-        awsSdkV3Client: ddb,
-      }),
+      persistenceStore: idempotencyStore(),
       config: idempotencyConfig,
     },
   );
