@@ -15,11 +15,16 @@
  *    shared/ and functions/: the local runtime creates the tables the CDK app declares.
  * shared/clients/dynamodb.ts constructs the client itself (no command), so it needs no exception.
  *
+ * It also checks the layers' direction, so a write's path runs handler -> domain -> data -> engine with no
+ * back-edge: shared/data, shared/config, shared/clients and shared/adapters import nothing from the
+ * layers above them (domain, sagas, search, HTTP and WebSocket middleware), and shared/domain nothing
+ * from sagas or the middleware.
+ *
  * Biome has no rule for "this import only in that folder", hence this small script on the compiler's
  * own parser (no regular expressions over source text).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
 import ts from 'typescript';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -42,6 +47,28 @@ const EXPRESSION_KEYS = new Set([
   'FilterExpression',
   'TransactItems',
 ]);
+
+/** For each lower layer of shared/, the layers above it that it must not import. */
+const FORBIDDEN_UPWARD: Record<string, readonly string[]> = {
+  data: ['domain', 'sagas', 'search', 'http', 'ws'],
+  config: ['domain', 'sagas', 'search', 'http', 'ws', 'data', 'adapters'],
+  clients: ['domain', 'sagas', 'search', 'http', 'ws', 'data', 'adapters'],
+  adapters: ['domain', 'sagas', 'search', 'http', 'ws'],
+  domain: ['sagas', 'http', 'ws'],
+};
+
+/** The shared/ layer (its first folder) of a module path, or undefined outside shared/. */
+function sharedLayer(path: string): string | undefined {
+  const m = /^shared\/([^/]+)\//.exec(path);
+  return m?.[1];
+}
+
+/** The repository path an import specifier of `from` points to (relative or `#shared/` alias). */
+function importTarget(from: string, specifier: string): string | undefined {
+  if (specifier.startsWith('#shared/')) return `shared/${specifier.slice('#shared/'.length)}`;
+  if (specifier.startsWith('.')) return posix.normalize(posix.join(posix.dirname(from), specifier));
+  return undefined;
+}
 
 /** Where item commands and expressions may be written (paths relative to the repository, `/`-separated). */
 const itemAccessAllowed = (path: string) => /^(shared\/data|test|bench)\//.test(path);
@@ -73,7 +100,23 @@ export function checkSource(path: string, text: string): string[] {
   };
   const commandAllowed = (name: string) =>
     itemAccessAllowed(path) || (CONTROL_PLANE.has(name) && controlPlaneAllowed(path));
+  const layer = sharedLayer(path);
   const visit = (node: ts.Node) => {
+    if (
+      layer &&
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
+      const target = importTarget(path, node.moduleSpecifier.text);
+      const targetLayer = target ? sharedLayer(target) : undefined;
+      if (targetLayer && FORBIDDEN_UPWARD[layer]?.includes(targetLayer)) {
+        report(
+          node,
+          `shared/${layer} imports shared/${targetLayer}: a lower layer must not depend on a higher one`,
+        );
+      }
+    }
     if (
       ts.isImportDeclaration(node) &&
       ts.isStringLiteral(node.moduleSpecifier) &&
@@ -116,8 +159,12 @@ if (process.argv[1] && import.meta.filename === process.argv[1]) {
   }
   if (findings.length > 0) {
     console.error(findings.join('\n'));
-    console.error(`data layer: ${findings.length} DynamoDB command(s) or expression(s) outside shared/data`);
+    console.error(
+      `data layer: ${findings.length} finding(s): DynamoDB work outside shared/data or an upward import`,
+    );
     process.exit(1);
   }
-  console.log('data layer: every DynamoDB item command and expression is under shared/data');
+  console.log(
+    'data layer: every DynamoDB item command and expression is under shared/data; layers import downward only',
+  );
 }

@@ -28,3 +28,20 @@ test('allows everything under shared/data, test and bench', () => {
     expect(checkSource(path, planted)).toEqual([]);
   }
 });
+
+test('refuses an upward import between the layers of shared/, relative or through the alias', () => {
+  const upward = [
+    "import { sendMessage } from '../domain/messages.js';",
+    "import { startSaga } from '#shared/sagas/start.js';",
+    "export { x } from '../ws/handler.js';",
+    "import { getUser } from './users-repo.js';",
+    "import { config } from '../config/env.js';",
+  ].join('\n');
+  expect(checkSource('shared/data/example.ts', upward)).toEqual([
+    'shared/data/example.ts:1: shared/data imports shared/domain: a lower layer must not depend on a higher one',
+    'shared/data/example.ts:2: shared/data imports shared/sagas: a lower layer must not depend on a higher one',
+    'shared/data/example.ts:3: shared/data imports shared/ws: a lower layer must not depend on a higher one',
+  ]);
+  expect(checkSource('shared/domain/example.ts', "import { h } from '../http/handler.js';")).toHaveLength(1);
+  expect(checkSource('shared/domain/example.ts', "import { getUser } from '../data/users-repo.js';")).toEqual([]);
+});
