@@ -43,5 +43,7 @@ test('refuses an upward import between the layers of shared/, relative or throug
     'shared/data/example.ts:3: shared/data imports shared/ws: a lower layer must not depend on a higher one',
   ]);
   expect(checkSource('shared/domain/example.ts', "import { h } from '../http/handler.js';")).toHaveLength(1);
-  expect(checkSource('shared/domain/example.ts', "import { getUser } from '../data/users-repo.js';")).toEqual([]);
+  expect(checkSource('shared/domain/example.ts', "import { getUser } from '../data/users-repo.js';")).toEqual(
+    [],
+  );
 });
