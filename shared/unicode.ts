@@ -24,24 +24,38 @@ export function hasVisibleText(s: string): boolean {
 }
 
 /**
- * Walks a parsed JSON value and throws InvalidRequestError (400) naming the first string, key or value,
- * that holds a lone surrogate.
+ * Deepest nesting of arrays and objects a request body or frame may have. The contract's deepest shape
+ * is three levels; 32 leaves room for any honest client while refusing bodies built to exhaust a stack.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Walks a parsed JSON value (iteratively: a deeply nested body cannot exhaust the stack) and throws
+ * InvalidRequestError (400) naming the first string, key or value, that holds a lone surrogate, or the
+ * first value nested deeper than MAX_JSON_DEPTH.
  */
 export function requireWellFormedText(value: unknown, where: string): void {
-  if (typeof value === 'string') {
-    if (hasLoneSurrogate(value))
-      throw new InvalidRequestError(`${where}: not valid Unicode text`, { field: where });
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) requireWellFormedText(v, `${where}[${i}]`);
-    return;
-  }
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (hasLoneSurrogate(k))
-        throw new InvalidRequestError(`${where}: not valid Unicode text`, { field: where });
-      requireWellFormedText(v, `${where}.${k}`);
+  const pending: Array<{ value: unknown; where: string; depth: number }> = [{ value, where, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value: v, where: at, depth } = next;
+    if (typeof v === 'string') {
+      if (hasLoneSurrogate(v)) throw new InvalidRequestError(`${at}: not valid Unicode text`, { field: at });
+      continue;
+    }
+    if (!v || typeof v !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH)
+      throw new InvalidRequestError(`${at}: nested deeper than ${MAX_JSON_DEPTH} levels`, { field: at });
+    const entries: Array<[string, unknown]> = Array.isArray(v)
+      ? v.map((item, i) => [`${at}[${i}]`, item])
+      : Object.entries(v).map(([k, item]) => {
+          if (hasLoneSurrogate(k))
+            throw new InvalidRequestError(`${at}: not valid Unicode text`, { field: at });
+          return [`${at}.${k}`, item];
+        });
+    // Reversed, so the first offending field is still the first one named.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [path, item] = entries[i] as [string, unknown];
+      pending.push({ value: item, where: path, depth: depth + 1 });
     }
   }
 }

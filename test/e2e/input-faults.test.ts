@@ -41,6 +41,31 @@ describe('typing and markRead follow the send permission', () => {
 describe('text must be Unicode text', () => {
   const LONE = '"x\\ud83dy"'; // JSON for a string holding a lone high surrogate
 
+  it('refuses a body or frame nested 20,000 deep with 400 invalid_request, signed in or not', async () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const a = await signUp('nd');
+    for (const [path, token, rawBody] of [
+      ['/auth/register', undefined, `{"username":"nd${Date.now()}","password":"long enough pw","z":${deep}}`],
+      ['/auth/login', undefined, `{"username":"${a.username}","password":"long enough pw","z":${deep}}`],
+      ['/groups', a.token, `{"name":"deep","memberIds":[],"z":${deep}}`],
+    ] as const) {
+      const res = await api(path, {
+        method: 'POST',
+        ...(token ? { token } : {}),
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+    }
+    const ws = await connect(a.token);
+    ws.send(`{"action":"ping","requestId":"d1","z":${deep}}`);
+    expect(await ws.next((f) => f.requestId === 'd1')).toMatchObject({
+      type: 'error',
+      code: 'invalid_request',
+    });
+  });
+
   it('refuses a lone surrogate in every text field with 400 invalid_request', async () => {
     const [a, b] = await Promise.all([signUp('ua'), signUp('ub')]);
     const conversationId = await befriend(a, b);

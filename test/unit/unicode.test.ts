@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '#shared/errors.js';
 import { clientMessageId, messageText } from '#shared/protocol/requests.js';
-import { hasLoneSurrogate, hasVisibleText, requireWellFormedText } from '#shared/unicode.js';
+import { hasLoneSurrogate, hasVisibleText, MAX_JSON_DEPTH, requireWellFormedText } from '#shared/unicode.js';
 
 describe('text that cannot be stored or queued', () => {
   it('finds lone surrogates, not pairs', () => {
@@ -18,6 +18,16 @@ describe('text that cannot be stored or queued', () => {
       InvalidRequestError,
     );
     expect(() => requireWellFormedText({ text: 'fine 😀' }, 'body')).not.toThrow();
+  });
+
+  it('refuses a body nested deeper than MAX_JSON_DEPTH with a 400, not a stack overflow', () => {
+    const deep = JSON.parse(`{"text":"x","z":${'['.repeat(30_000)}${']'.repeat(30_000)}}`);
+    expect(() => requireWellFormedText(deep, 'body')).toThrowError(InvalidRequestError);
+    expect(() => requireWellFormedText(deep, 'body')).toThrow(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+    const within = JSON.parse(`${'['.repeat(MAX_JSON_DEPTH)}"ok"${']'.repeat(MAX_JSON_DEPTH)}`);
+    expect(() => requireWellFormedText(within, 'body')).not.toThrow();
+    const over = JSON.parse(`${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`);
+    expect(() => requireWellFormedText(over, 'body')).toThrowError(InvalidRequestError);
   });
 
   it('keeps message text and client message ids to what SQS accepts, and text not blank', () => {
