@@ -137,6 +137,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      // The SDK warns once per JavaScript realm (each function thread) that its 2027 releases need
+      // Node.js 22; the stack's Lambda runtime is Node.js 24, and locally 57 copies bury real errors.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     Object.assign(process.env, sdkEnv);
     await ensureTables(new DynamoDBClient({ endpoint: dynamo.endpoint }), topology);

@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { TestProject } from 'vitest/node';
@@ -9,6 +10,8 @@ import { cachedTemplate } from '#local/template-cache.js';
 import { readTopology } from '#local/topology.js';
 import { remoteTarget } from './remote-target.js';
 import { startRuntimeProcess } from './runtime-process.js';
+
+const ARTIFACTS = new URL('../../artifacts/', import.meta.url);
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -91,6 +94,9 @@ export default async function setup(project: TestProject) {
   );
   return async () => {
     const code = await runtime.stop();
+    // The runtime's own log (its functions' errors included), for reading after a failed run.
+    await mkdir(ARTIFACTS, { recursive: true });
+    await writeFile(new URL('runtime.log', ARTIFACTS), runtime.output());
     if (code !== 0) console.error(`runtime exited with ${code}\n${runtime.output().slice(-2000)}`);
   };
 }
