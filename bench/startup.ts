@@ -30,7 +30,7 @@ interface Run {
 
 async function once(): Promise<Run> {
   // CHAT_ENGINES_DEBUG makes the engine launcher report each engine's own start-up time on stderr.
-  const child = await spawnStartEntry({ CHAT_ENGINES_DEBUG: '1' });
+  const child = await spawnStartEntry({ CHAT_ENGINES_DEBUG: '1', LOCAL_WARM_UP: '0' });
   const processes = descendants(child.pid);
   const jvms = processes.filter((p) => /\bjava\b/.test(p.command)).length;
   const http = new HttpClient(child.httpUrl);

@@ -10,6 +10,8 @@ const runtime = await startLocalRuntime({
   wsPort: Number(process.env.WS_PORT ?? 3001),
   webPort: Number(process.env.WEB_PORT ?? 3002),
   dataDir: process.env.DATA_DIR ?? `${rootDir}.data`,
+  // `LOCAL_WARM_UP=1`: every function's thread is loaded before `ready` (a slower start, no cold starts).
+  warmUp: process.env.LOCAL_WARM_UP === '1',
 });
 // Which process is which engine (a supervised engine that dies is restarted, and says its new pid);
 // printed before the ready line, so whoever waits for that line has it too.
