@@ -12,6 +12,9 @@ import type { WsEvent } from '#shared/ws/handler.js';
  * connecting faster than the per-user connect limit, or at the per-user connection cap, is refused with
  * 429 (the upgrade fails; docs/sessions.md). Presence is reconciled once the connection is recorded.
  */
+/** The retry hint of a refusal at the connection cap: a place frees when one of the user's sockets closes. */
+const CAP_RETRY_AFTER_MS = 1_000;
+
 export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
   const auth = event.requestContext.authorizer;
   const userId = auth?.userId;
@@ -29,7 +32,14 @@ export const handler = async (event: WsEvent): Promise<APIGatewayProxyResultV2> 
       tokenId: auth.tokenId === undefined ? undefined : String(auth.tokenId),
       expiresAt: Number.isFinite(tokenExpiresAt) && tokenExpiresAt > 0 ? tokenExpiresAt : undefined,
     });
-    if (!saved.ok) return { statusCode: 429 };
+    if (!saved.ok)
+      return errorResponse(
+        new ThrottledError(
+          CAP_RETRY_AFTER_MS,
+          'Too many open connections for this user: close one, then connect again',
+        ),
+        event.requestContext.requestId ?? connectionId,
+      );
   } catch (error) {
     if (error instanceof ThrottledError)
       return errorResponse(error, event.requestContext.requestId ?? connectionId);

@@ -100,6 +100,31 @@ describe('one user cannot take everyone down', () => {
     expect(reconnected).toBeDefined();
   });
 
+  it('refuses a connect past the per-user cap with 429 throttled in the contract shape, and frees a place on close', async () => {
+    const holder = await signUp('cap');
+    const max = Number(process.env.MAX_CONNECTIONS_PER_USER ?? 10);
+    const open: WsClient[] = [];
+    for (let i = 0; i < max; i++) open.push(await WsClient.connect(holder.token));
+    const refusal = await WsClient.connect(holder.token).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refusal).toBeInstanceOf(UpgradeRefused);
+    const refused = refusal as UpgradeRefused;
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body).error).toMatchObject({ code: 'throttled', retryAfterMs: 1000 });
+    expect(refused.retryAfter).toBe('1');
+    // Closing one socket frees one place.
+    open.pop()?.socket.close();
+    let again: WsClient | undefined;
+    for (let i = 0; i < 50 && !again; i++) {
+      again = await WsClient.connect(holder.token).catch(() => undefined);
+      if (!again) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(again).toBeDefined();
+    for (const client of [...open, again]) client?.socket.close();
+  });
+
   it('limits how often one user connects, however briefly each socket lives, and not anyone else', async () => {
     const [looper, other] = await Promise.all([signUp('loop'), signUp('other')]);
     // The runtime runs with the stack's defaults (burst 20, then 1/s).
