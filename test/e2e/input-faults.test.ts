@@ -58,8 +58,9 @@ describe('text must be Unicode text', () => {
       expect(res.status, path).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
     }
+    // 15,000 deep keeps the frame under the 32 KB frame limit (a larger one closes the socket with 1009).
     const ws = await connect(a.token);
-    ws.send(`{"action":"ping","requestId":"d1","z":${deep}}`);
+    ws.send(`{"action":"ping","requestId":"d1","z":${'['.repeat(15_000)}${']'.repeat(15_000)}}`);
     expect(await ws.next((f) => f.requestId === 'd1')).toMatchObject({
       type: 'error',
       code: 'invalid_request',
