@@ -23,7 +23,8 @@ export const HASH_WAIT_MS = 3_000;
 async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
   const { hashConcurrency, hashQueue } = config().abuseLimits;
   if (hashing >= hashConcurrency) {
-    if (waiting.length >= hashQueue) throw new ThrottledError(1000, 'Too many password checks at once, retry later');
+    if (waiting.length >= hashQueue)
+      throw new ThrottledError(1000, 'Too many password checks at once, retry later');
     await new Promise<void>((resolve, reject) => {
       const waiter = {
         resolve,
