@@ -1,9 +1,13 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import type { ConversationItem, MemberItem } from './conversations-repo.js';
-import { cancellationReasons, isRetryableCancellation, transactWrite } from './transactions.js';
+import {
+  cancellationReasons,
+  conditionalWrite,
+  isRetryableCancellation,
+  transactWrite,
+} from './transactions.js';
 
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -185,20 +189,15 @@ export async function createPendingGroup(
   deps: Deps = {},
 ): Promise<boolean> {
   const { client, t } = env(deps);
-  try {
-    await client.send(
-      new PutCommand({
-        TableName: t.conversations,
-        Item: conversation,
-        ConditionExpression: 'attribute_not_exists(conversationId) OR operationId = :op',
-        ExpressionAttributeValues: { ':op': conversation.operationId },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new PutCommand({
+      TableName: t.conversations,
+      Item: conversation,
+      ConditionExpression: 'attribute_not_exists(conversationId) OR operationId = :op',
+      ExpressionAttributeValues: { ':op': conversation.operationId },
+    }),
+  );
 }
 
 /**
@@ -259,27 +258,22 @@ export async function addMembersWhileCreating(
  */
 export async function activateGroup(conversationId: string, memberCount: number, deps: Deps = {}) {
   const { client, t } = env(deps);
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: t.conversations,
-        Key: { conversationId },
-        UpdateExpression: 'SET #status = :active, memberCount = :n, version = version + :one',
-        ConditionExpression: '#status IN (:creating, :active)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':active': 'active',
-          ':creating': 'creating',
-          ':n': memberCount,
-          ':one': 1,
-        },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new UpdateCommand({
+      TableName: t.conversations,
+      Key: { conversationId },
+      UpdateExpression: 'SET #status = :active, memberCount = :n, version = version + :one',
+      ConditionExpression: '#status IN (:creating, :active)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':active': 'active',
+        ':creating': 'creating',
+        ':n': memberCount,
+        ':one': 1,
+      },
+    }),
+  );
 }
 
 /**
@@ -288,22 +282,17 @@ export async function activateGroup(conversationId: string, memberCount: number,
  */
 export async function markGroupFailed(conversationId: string, deps: Deps = {}): Promise<boolean> {
   const { client, t } = env(deps);
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: t.conversations,
-        Key: { conversationId },
-        UpdateExpression: 'SET #status = :failed',
-        ConditionExpression: 'attribute_exists(conversationId) AND #status <> :active',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':failed': 'failed', ':active': 'active' },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new UpdateCommand({
+      TableName: t.conversations,
+      Key: { conversationId },
+      UpdateExpression: 'SET #status = :failed',
+      ConditionExpression: 'attribute_exists(conversationId) AND #status <> :active',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':failed': 'failed', ':active': 'active' },
+    }),
+  );
 }
 
 /** Members removed per transaction when a failed group is stripped: two deletes each plus the check. */

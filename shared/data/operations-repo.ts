@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { type Config, config } from '../config/env.js';
 import { UNFINISHED_OPERATIONS_INDEX } from '../config/table-names.js';
+import { conditionalWrite } from './transactions.js';
 
 export type OperationType = 'createGroup' | 'deleteAccount';
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'compensated';
@@ -51,19 +51,14 @@ const env = (deps: Deps) => ({ client: deps.client ?? defaultClient, t: deps.tab
  */
 export async function createOperation(op: OperationItem, deps: Deps = {}): Promise<boolean> {
   const { client, t } = env(deps);
-  try {
-    await client.send(
-      new PutCommand({
-        TableName: t.operations,
-        Item: { ...op, unfinishedShard: unfinishedShardOf(op.operationId) },
-        ConditionExpression: 'attribute_not_exists(operationId)',
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new PutCommand({
+      TableName: t.operations,
+      Item: { ...op, unfinishedShard: unfinishedShardOf(op.operationId) },
+      ConditionExpression: 'attribute_not_exists(operationId)',
+    }),
+  );
 }
 
 export async function getOperation(operationId: string, deps: Deps = {}): Promise<OperationItem | undefined> {
@@ -95,24 +90,19 @@ export async function setOperationStatus(
   from.forEach((f, i) => {
     values[`:f${i}`] = f;
   });
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: t.operations,
-        Key: { operationId },
-        UpdateExpression: finished
-          ? 'SET #status = :s, #error = :e, updatedAt = :now, expiresAt = :exp REMOVE unfinishedShard'
-          : 'SET #status = :s, #error = :e, updatedAt = :now, unfinishedShard = :shard REMOVE expiresAt',
-        ConditionExpression: `#status IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
-        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new UpdateCommand({
+      TableName: t.operations,
+      Key: { operationId },
+      UpdateExpression: finished
+        ? 'SET #status = :s, #error = :e, updatedAt = :now, expiresAt = :exp REMOVE unfinishedShard'
+        : 'SET #status = :s, #error = :e, updatedAt = :now, unfinishedShard = :shard REMOVE expiresAt',
+      ConditionExpression: `#status IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 /** Counts a new execution of the operation and returns its number (used in the execution's name). */

@@ -1,5 +1,14 @@
-import { type AttributeValue, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DeleteCommand,
+  type PutCommand,
+  TransactWriteCommand,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DocClient } from '../clients/dynamodb.js';
 import { RetryableError } from '../retry.js';
@@ -58,5 +67,23 @@ export async function transactWrite(client: DocClient, items: TransactItems): Pr
     if (!reasons) throw err;
     if (isRetryableCancellation(reasons)) throw new RetryableError('transaction lost a race', { cause: err });
     return reasons.map((r) => r.code);
+  }
+}
+
+/**
+ * Sends one conditional single-item write (Put, Update or Delete). Resolves true when it was written,
+ * false when its condition failed (nothing was written); any other error is thrown.
+ */
+export async function conditionalWrite(
+  client: DocClient,
+  command: PutCommand | UpdateCommand | DeleteCommand,
+): Promise<boolean> {
+  try {
+    // One overload per command class; the union needs the widest one.
+    await client.send(command as UpdateCommand);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
   }
 }

@@ -5,7 +5,7 @@ import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { config } from '../config/env.js';
 import { RetryableError } from '../retry.js';
 import { batchGetAll } from './batch-get.js';
-import { cancellationReasons, isRetryableCancellation } from './transactions.js';
+import { cancellationReasons, conditionalWrite, isRetryableCancellation } from './transactions.js';
 
 export type UserStatus = 'active' | 'deleting' | 'deleted';
 
@@ -273,22 +273,17 @@ export async function replacePassword(
 /** Moves an active account to `deleting`. Resolves false when the account is not active. */
 export async function markUserDeleting(userId: string, now: string, deps: Deps = {}): Promise<boolean> {
   const { client = defaultClient } = deps;
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: tablesOf(deps).users,
-        Key: { userId },
-        UpdateExpression: 'SET #status = :deleting, version = version + :one, updatedAt = :now',
-        ConditionExpression: '#status = :active',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':deleting': 'deleting', ':active': 'active', ':one': 1, ':now': now },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new UpdateCommand({
+      TableName: tablesOf(deps).users,
+      Key: { userId },
+      UpdateExpression: 'SET #status = :deleting, version = version + :one, updatedAt = :now',
+      ConditionExpression: '#status = :active',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':deleting': 'deleting', ':active': 'active', ':one': 1, ':now': now },
+    }),
+  );
 }
 
 /**
@@ -298,20 +293,15 @@ export async function markUserDeleting(userId: string, now: string, deps: Deps =
  */
 export async function releaseUsername(username: string, userId: string, deps: Deps = {}): Promise<boolean> {
   const { client = defaultClient } = deps;
-  try {
-    await client.send(
-      new DeleteCommand({
-        TableName: tablesOf(deps).usernames,
-        Key: { username },
-        ConditionExpression: 'attribute_not_exists(username) OR userId = :u',
-        ExpressionAttributeValues: { ':u': userId },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new DeleteCommand({
+      TableName: tablesOf(deps).usernames,
+      Key: { username },
+      ConditionExpression: 'attribute_not_exists(username) OR userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+    }),
+  );
 }
 
 /**
@@ -320,27 +310,22 @@ export async function releaseUsername(username: string, userId: string, deps: De
  */
 export async function tombstoneUser(userId: string, now: string, deps: Deps = {}): Promise<boolean> {
   const { client = defaultClient } = deps;
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: tablesOf(deps).users,
-        Key: { userId },
-        UpdateExpression:
-          'SET #status = :deleted, username = :empty, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash, revokedTokens',
-        ConditionExpression: '#status = :deleting',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':deleted': 'deleted',
-          ':deleting': 'deleting',
-          ':empty': '',
-          ':one': 1,
-          ':now': now,
-        },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return conditionalWrite(
+    client,
+    new UpdateCommand({
+      TableName: tablesOf(deps).users,
+      Key: { userId },
+      UpdateExpression:
+        'SET #status = :deleted, username = :empty, displayName = :empty, bio = :empty, version = version + :one, updatedAt = :now REMOVE passwordHash, revokedTokens',
+      ConditionExpression: '#status = :deleting',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':deleted': 'deleted',
+        ':deleting': 'deleting',
+        ':empty': '',
+        ':one': 1,
+        ':now': now,
+      },
+    }),
+  );
 }
