@@ -1,4 +1,10 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { type DocClient, ddb as defaultClient } from '../clients/dynamodb.js';
 import { CONNECTION_TTL_SECONDS } from '../config/connections.js';
 import { config } from '../config/env.js';
@@ -353,6 +359,15 @@ export interface PresenceTransition {
   status: PresenceStatus;
   version: number;
   lastSeenAt: string | null;
+}
+
+/**
+ * Removes a user's stored presence (`USER#<id>` / `PRESENCE`): a deleted account shows no last-seen
+ * time. Idempotent.
+ */
+export async function deletePresence(userId: string, deps: Deps = {}): Promise<void> {
+  const { client = defaultClient, tableName = config().tables.connections } = deps;
+  await client.send(new DeleteCommand({ TableName: tableName, Key: presenceKey(userId) }));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { listUserConnections } from '../data/connections-repo.js';
+import { deletePresence, listUserConnections } from '../data/connections-repo.js';
 import { getConversation, listUserConversations } from '../data/conversations-repo.js';
 import {
   closeRequest,
@@ -112,11 +112,16 @@ export async function freeUsername({ userId }: DeleteAccountInput): Promise<void
 
 /**
  * Leaves a tombstone: no profile data, no username (it is free for someone else), no password or
- * token state, status `deleted`.
+ * token state, status `deleted`; and no stored presence (the sockets were closed steps earlier, so
+ * their `$disconnect`s have written their last one).
  */
 export async function tombstone({ userId }: DeleteAccountInput): Promise<void> {
-  if (await tombstoneUser(userId, new Date().toISOString())) return;
-  if ((await getUser(userId))?.status !== 'deleted') throw new BusinessError('account is not being deleted');
+  if (
+    !(await tombstoneUser(userId, new Date().toISOString())) &&
+    (await getUser(userId))?.status !== 'deleted'
+  )
+    throw new BusinessError('account is not being deleted');
+  await deletePresence(userId);
 }
 
 export async function complete({ operationId }: DeleteAccountInput): Promise<void> {

@@ -11,7 +11,7 @@ import {
 } from '#shared/data/connections-repo.js';
 import { unique } from '../support/tables.js';
 
-// A short lease, read by the repository on every call.
+// A short lease, set before the configuration is first read (once per test file).
 beforeAll(() => {
   process.env.PRESENCE_TIMEOUT_SECONDS = '2';
 });

@@ -11,7 +11,7 @@ import {
   startStepFunctionsServer,
 } from '#local/stepfunctions/index.js';
 import { readTopology } from '#local/topology.js';
-import { saveConnection } from '#shared/data/connections-repo.js';
+import { reconcilePresence, saveConnection } from '#shared/data/connections-repo.js';
 import { getOperation } from '#shared/data/operations-repo.js';
 import { acceptFriendRequest, sendFriendRequest } from '#shared/domain/friends.js';
 import { checkInvariants } from '#shared/domain/invariants.js';
@@ -188,6 +188,7 @@ async function accountWithHistory() {
     userId: self.userId,
     connectedAt: new Date().toISOString(),
   });
+  await reconcilePresence(self.userId); // stores the user's presence (online)
   return { self, friends };
 }
 
@@ -203,6 +204,8 @@ async function expectDeleted(userId: string, username: string, operationId: stri
   expect((await scanAll('members')).filter((m) => m.userId === userId)).toEqual([]);
   expect((await scanAll('userConversations')).filter((e) => e.userId === userId)).toEqual([]);
   expect((await scanAll('connections')).filter((c) => c.userId === userId && c.sk === 'META')).toEqual([]);
+  // No slot and no stored presence (a deleted account shows no last-seen time).
+  expect((await scanAll('connections')).filter((c) => c.pk === `USER#${userId}`)).toEqual([]);
   expect(
     (await scanAll('friendRequests')).filter(
       (r) => r.sk !== 'REQ' && (r.fromUserId === userId || r.toUserId === userId),
