@@ -40,22 +40,18 @@ export function requireWellFormedText(value: unknown, where: string): void {
     const { value: v, where: at, depth } = next;
     if (typeof v === 'string') {
       if (hasLoneSurrogate(v)) throw new InvalidRequestError(`${at}: not valid Unicode text`, { field: at });
-      continue;
-    }
-    if (!v || typeof v !== 'object') continue;
-    if (depth >= MAX_JSON_DEPTH)
-      throw new InvalidRequestError(`${at}: nested deeper than ${MAX_JSON_DEPTH} levels`, { field: at });
-    const entries: Array<[string, unknown]> = Array.isArray(v)
-      ? v.map((item, i) => [`${at}[${i}]`, item])
-      : Object.entries(v).map(([k, item]) => {
-          if (hasLoneSurrogate(k))
-            throw new InvalidRequestError(`${at}: not valid Unicode text`, { field: at });
-          return [`${at}.${k}`, item];
-        });
-    // Reversed, so the first offending field is still the first one named.
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [path, item] = entries[i] as [string, unknown];
-      pending.push({ value: item, where: path, depth: depth + 1 });
+    } else if (v && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH)
+        throw new InvalidRequestError(`${at}: nested deeper than ${MAX_JSON_DEPTH} levels`, { field: at });
+      const keys = Object.keys(v);
+      // Pushed last to first, so the first offending field is still the first one named.
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i] as string;
+        if (hasLoneSurrogate(k))
+          throw new InvalidRequestError(`${at}: not valid Unicode text`, { field: at });
+        const path = Array.isArray(v) ? `${at}[${k}]` : `${at}.${k}`;
+        pending.push({ value: (v as Record<string, unknown>)[k], where: path, depth: depth + 1 });
+      }
     }
   }
 }

@@ -7,16 +7,14 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { observeInvocations } from '#local/lambdas.js';
 import type { LocalRuntime } from '#local/runtime.js';
 import type { ApiTopology } from '#local/topology.js';
-import { connectionsClient } from '#shared/clients/connections.js';
 import { ddb } from '#shared/clients/dynamodb.js';
 import { sfnClient } from '#shared/clients/sfn.js';
-import { sqsClient } from '#shared/clients/sqs.js';
 import { CapacityMeter } from './capacity.js';
 import { emptyUsage, type Usage } from './cost-model.js';
-import { onThreadReport } from './thread-reports.js';
+import { onThreadReport, type ThreadReport } from './thread-reports.js';
+import { chunks, meterSendsAndPushes } from './usage-middleware.js';
 
 const KB = 1024;
-const chunks = (bytes: number, size: number) => Math.max(1, Math.ceil(bytes / size));
 
 /**
  * Share of invocations X-Ray records under Lambda's default sampling rule (the first request each second,
@@ -74,43 +72,17 @@ export class CostMeter {
     const { runtime } = options;
     this.capacity.install(ddb);
     this.capacity.listenToFunctions();
-    // What the functions' threads send and push (thread-probe.ts); the middlewares below count this process's.
-    onThreadReport((r) => {
+    // What the functions' threads send and push (thread-probe.ts), and this thread's own product clients.
+    const count = (r: ThreadReport) => {
       if (r.kind === 'sqs') {
         if (r.fifo) this.counts.usage.sqsFifoRequests += r.chunks;
         else this.counts.usage.sqsStandardRequests += r.chunks;
       } else if (r.kind === 'push') this.counts.usage.webSocketMessages += r.chunks;
-    });
+    };
+    onThreadReport(count);
+    meterSendsAndPushes(count);
     const twoWay = new Set(options.ws.routes.filter((r) => r.returnResponse).map((r) => r.routeKey));
 
-    // SQS: every request of the handlers' client, in 64 KB chunks of its payload.
-    sqsClient().middlewareStack.add(
-      (next) => async (args) => {
-        const input = args.input as {
-          QueueUrl?: string;
-          MessageBody?: string;
-          Entries?: Array<{ MessageBody?: string }>;
-        };
-        const body = input.MessageBody ?? (input.Entries ?? []).map((e) => e.MessageBody ?? '').join('');
-        const n = chunks(Buffer.byteLength(body), 64 * KB);
-        if ((input.QueueUrl ?? '').endsWith('.fifo')) this.counts.usage.sqsFifoRequests += n;
-        else this.counts.usage.sqsStandardRequests += n;
-        return next(args);
-      },
-      { step: 'initialize', name: 'costSqs', override: true },
-    );
-    // `@connections` pushes: one WebSocket message per 32 KB.
-    connectionsClient().middlewareStack.add(
-      (next, context) => async (args) => {
-        if (String(context.commandName) === 'PostToConnectionCommand') {
-          const data = (args.input as { Data?: Uint8Array | string }).Data ?? '';
-          const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-          this.counts.usage.webSocketMessages += chunks(bytes, 32 * KB);
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'costConnections', override: true },
-    );
     // Step Functions: every state entered (and every retry) is a transition.
     runtime.executions.observeEvents = (_machine, event) => {
       if (event.type === 'StateEntered' || event.type === 'StateRetried')

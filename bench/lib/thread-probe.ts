@@ -3,15 +3,11 @@
 // the benchmark's meters do in its own thread, and sends what it sees there (thread-reports.ts).
 import { createRequire } from 'node:module';
 import { currentInvocation } from '#local/invocation-context.js';
-import { connectionsClient } from '#shared/clients/connections.js';
 import { ddb } from '#shared/clients/dynamodb.js';
-import { sqsClient } from '#shared/clients/sqs.js';
 import { sequencerCounters } from '#shared/domain/sequencer.js';
 import { capacityMiddleware } from './capacity.js';
 import { report } from './thread-reports.js';
-
-const KB = 1024;
-const chunks = (bytes: number, size: number) => Math.max(1, Math.ceil(bytes / size));
+import { meterSendsAndPushes } from './usage-middleware.js';
 
 /** The HTTP route of the invocation being served, as the in-process meter names it ("POST /x/1"). */
 function route(): string | undefined {
@@ -27,38 +23,8 @@ ddb.middlewareStack.add(
   { step: 'initialize', name: 'benchConsumedCapacity', override: true },
 );
 
-sqsClient().middlewareStack.add(
-  (next) => async (args) => {
-    const input = args.input as {
-      QueueUrl?: string;
-      MessageBody?: string;
-      Entries?: Array<{ MessageBody?: string }>;
-    };
-    const body = input.MessageBody ?? (input.Entries ?? []).map((e) => e.MessageBody ?? '').join('');
-    report({
-      kind: 'sqs',
-      fifo: (input.QueueUrl ?? '').endsWith('.fifo'),
-      chunks: chunks(Buffer.byteLength(body), 64 * KB),
-    });
-    return next(args);
-  },
-  { step: 'initialize', name: 'benchSqs', override: true },
-);
-
 // Only functions the template gives the callback URL can push (the client needs it).
-if (process.env.WS_CALLBACK_URL) {
-  connectionsClient().middlewareStack.add(
-    (next, context) => async (args) => {
-      if (String(context.commandName) === 'PostToConnectionCommand') {
-        const data = (args.input as { Data?: Uint8Array | string }).Data ?? '';
-        const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-        report({ kind: 'push', chunks: chunks(bytes, 32 * KB) });
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchConnections', override: true },
-  );
-}
+meterSendsAndPushes(report, Boolean(process.env.WS_CALLBACK_URL));
 
 // Every SDK request of the thread, by command (the shared base client's `send` is the one point all
 // clients go through, as in sdk-requests.ts).

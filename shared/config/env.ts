@@ -1,7 +1,7 @@
 import { type AbuseLimits, readAbuseLimits } from './abuse-limits.js';
 import { type AuthConfig, readAuthConfig } from './auth.js';
 import { type ConnectionSettings, readConnectionSettings } from './connections.js';
-import { type RateLimits, readRateLimits } from './rate-limits.js';
+import { type RateLimits, readRateLimits, required } from './rate-limits.js';
 import {
   type ReconcilerConfig,
   readReconcilerConfig,
@@ -45,12 +45,6 @@ export interface Config {
    * data directory) or the Secrets Manager secret the stack creates (`TOKEN_SECRET_ARN`).
    */
   readonly tokenSecret: { readonly value?: string; readonly arn?: string };
-}
-
-function required(name: string, env: NodeJS.ProcessEnv): string {
-  const value = env[name];
-  if (!value) throw new Error(`Missing environment variable ${name}`);
-  return value;
 }
 
 /** A setting read on first use and kept (a required variable only some functions get). */

@@ -38,6 +38,13 @@ export function rateLimitEnvironment(limits: RateLimits): Record<string, string>
   };
 }
 
+/** A variable that must be set (non-empty); throws with its name otherwise. */
+export function required(name: string, env: NodeJS.ProcessEnv): string {
+  const value = env[name];
+  if (!value) throw new Error(`Missing environment variable ${name}`);
+  return value;
+}
+
 /** A positive number from an environment variable; unset takes `fallback`, anything else throws. */
 export function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

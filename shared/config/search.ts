@@ -1,3 +1,5 @@
+import { required } from './rate-limits.js';
+
 /** How requests to the search domain are authenticated. */
 export type SearchSigning = 'aws' | 'none';
 
@@ -8,12 +10,6 @@ export interface SearchConfig {
   readonly signing: SearchSigning;
   /** Region for SigV4; from AWS_REGION (set on Lambda). */
   readonly region: string | undefined;
-}
-
-function required(name: string, env: NodeJS.ProcessEnv): string {
-  const value = env[name];
-  if (!value) throw new Error(`Missing environment variable ${name}`);
-  return value;
 }
 
 /** Reads and checks the search configuration; a missing or malformed variable fails with its name. */
