@@ -171,6 +171,10 @@ export async function commitMessageChange(change: MessageChange, deps: Deps = {}
   const { before } = change;
   const { conversationId, seq } = before;
   const next = change.lastChangeSeq + 1;
+  // The message and the counter are read in parallel: a message already at (or past) the next number
+  // was changed after the counter was read. Both reads are stale; the transaction would also name that
+  // change row twice (its Put and its Delete), which DynamoDB refuses as a ValidationException.
+  if (before.changeSeq !== undefined && before.changeSeq >= next) return 'stale';
   const set = { ...change.set, changeSeq: next };
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
