@@ -229,13 +229,20 @@ function renderMessages(): void {
   const box = $('messages');
   box.replaceChildren();
   const me = client?.user.userId;
-  for (const m of [...shown.values()].sort((a, b) => a.seq - b.seq)) {
+  const ordered = [...shown.values()].sort((a, b) => a.seq - b.seq);
+  // A send moves its sender's read position to it and no `read` event says so (docs/protocol.md), so a
+  // member's own message counts as their read receipt too.
+  const readUpTo = new Map(readBy);
+  for (const m of ordered) readUpTo.set(m.senderId, Math.max(readUpTo.get(m.senderId) ?? 0, m.seq));
+  for (const m of ordered) {
     const mine = m.senderId === me;
     const item = el('div', '', `message${mine ? ' mine' : ''}`);
     item.dataset.testid = 'message';
     item.dataset.seq = String(m.seq);
     const seenBy = mine
-      ? [...readBy].filter(([, seq]) => seq >= m.seq).map(([userId]) => nameOf(userId))
+      ? [...readUpTo]
+          .filter(([userId, seq]) => userId !== me && seq >= m.seq)
+          .map(([userId]) => nameOf(userId))
       : [];
     item.append(
       el('div', m.text, 'text'),
