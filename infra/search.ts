@@ -14,6 +14,9 @@ import type { StageConfig } from './stage.js';
 /** Minutes between two runs of the search reconciler. */
 export const SEARCH_RECONCILE_EVERY_MINUTES = 15;
 
+/** The indexer's batching window (MaximumBatchingWindowInSeconds), in seconds. */
+export const INDEXER_BATCHING_WINDOW_SECONDS = 1;
+
 /** Event source mapping settings shared by every stream consumer (see the local poller for semantics). */
 export const streamConsumer = {
   startingPosition: StartingPosition.TRIM_HORIZON,
@@ -118,7 +121,14 @@ export class ChatSearch extends Construct {
   ): void {
     for (const table of tables) {
       indexer.addEventSource(
-        new DynamoEventSource(table, { ...streamConsumer, onFailure: new SqsDlq(this.deadLetterQueue) }),
+        new DynamoEventSource(table, {
+          ...streamConsumer,
+          // A busy table's records reach the index in one bulk request a second, not one per write:
+          // the index refreshes each second anyway (refresh_interval), and under a steady stream of
+          // messages the bulk requests were most of the search engine's work.
+          maxBatchingWindow: Duration.seconds(INDEXER_BATCHING_WINDOW_SECONDS),
+          onFailure: new SqsDlq(this.deadLetterQueue),
+        }),
       );
     }
     this.domain.grantReadWrite(indexer);

@@ -36,6 +36,9 @@ export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<Runni
       command: java.java,
       args: [
         '-XX:+UseSerialGC',
+        // The client compiler only: a local queue's traffic is light, and C2's compilations were a
+        // visible share of the CPU the first minutes of sends took from everything else.
+        '-XX:TieredStopAtLevel=1',
         // ElasticMQ reads Typesafe Config, where system properties override its application.conf.
         '-Drest-sqs.bind-hostname=127.0.0.1',
         `-Drest-sqs.bind-port=${port}`,
