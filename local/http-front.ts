@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CallerLimits } from './caller-limits.js';
 import { localCors } from './cors.js';
 import { apiDocumentRoutes } from './docs-routes.js';
 import { gatewayId } from './ids.js';
@@ -34,6 +35,7 @@ export async function startHttpFront(
   options: HttpFrontOptions = {},
 ): Promise<HttpFront> {
   const match = compileHttpRoutes(api.routes);
+  const callers = new CallerLimits();
   const cors = localCors(api.cors, options.corsOrigins);
   let frontUrl = '';
   const documents = apiDocumentRoutes(() => ({
@@ -77,9 +79,24 @@ export async function startHttpFront(
     const matched = match(method, url.pathname);
     if (!matched) return sendError(res, 404, 'not_found', 'Not found');
     const event = buildEvent(req, url, method, body, matched.route, matched.pathParameters);
+    // One caller's requests (by the credential it presents, else its address) run a few at a time, the
+    // rest in order (caller-limits.ts): one caller's flood waits on itself, not on everyone.
+    const credential = matched.route.authorizer?.identitySource
+      .map((source) => identityValue(source, event))
+      .join('\n');
+    const caller = credential ? `identity:${credential}` : `ip:${event.requestContext.http.sourceIp}`;
+    const admitted = callers.run(caller, () => respond(res, matched.route, event));
+    if (!admitted) return sendThrottled(res, event.requestContext.requestId);
+    await admitted;
+  }
 
-    if (matched.route.authorizer) {
-      const verdict = await authorize(matched.route, event);
+  async function respond(
+    res: ServerResponse,
+    route: RouteBinding,
+    event: ReturnType<typeof buildEvent>,
+  ): Promise<void> {
+    if (route.authorizer) {
+      const verdict = await authorize(route, event);
       if (verdict.status === 429) return sendThrottled(res, event.requestContext.requestId);
       if (verdict.status) {
         const code =
@@ -90,7 +107,7 @@ export async function startHttpFront(
     }
     let result: unknown;
     try {
-      result = await lambdas.invoke(matched.route.functionId, event);
+      result = await lambdas.invoke(route.functionId, event);
     } catch (err) {
       if (err instanceof LambdaThrottledError) return sendThrottled(res, event.requestContext.requestId);
       if (err instanceof LambdaTimeoutError) {
@@ -102,7 +119,7 @@ export async function startHttpFront(
           event.requestContext.requestId,
         );
       }
-      console.error(`local http front: ${matched.route.routeKey} failed:`, err);
+      console.error(`local http front: ${route.routeKey} failed:`, err);
       return sendError(res, 500, 'internal', 'Internal error', event.requestContext.requestId);
     }
     writeResult(res, result);

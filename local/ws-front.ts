@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { CallerLimits } from './caller-limits.js';
 import { closeServer } from './http-front.js';
 import { gatewayId } from './ids.js';
 import { LambdaThrottledError, type LocalLambdas } from './lambdas.js';
@@ -42,13 +43,6 @@ interface LiveConnection {
   readonly userAgent: string;
   readonly authorizer: Record<string, unknown> | undefined;
 }
-
-/**
- * Frame invocations one user may have in flight at once (`LOCAL_USER_FRAME_CONCURRENCY`, default 100):
- * below a function's local concurrency limit (128), so one user's burst on a slow machine always
- * leaves slots for everyone else.
- */
-const USER_FRAME_CONCURRENCY = Number(process.env.LOCAL_USER_FRAME_CONCURRENCY ?? 100);
 
 /**
  * The `throttled` error frame the runtime answers for a frame it refuses before any handler runs;
@@ -93,8 +87,10 @@ export async function startWsFront(
   const routes = new Map(api.routes.map((r) => [r.routeKey, r]));
   const selectionField = /^\$request\.body\.(.+)$/.exec(api.routeSelectionExpression ?? '')?.[1] ?? 'action';
   const connections = new Map<string, LiveConnection>();
-  // Frame invocations in flight per user (the authorizer's userId, else the connection).
-  const inFlight = new Map<string, number>();
+  // Frame invocations per user (the authorizer's userId, else the connection).
+  const frames = new CallerLimits();
+  // Upgrades ($connect and its authorizer) per credential.
+  const upgrades = new CallerLimits();
   // $disconnect invocations still running; a clean shutdown lets them finish.
   const disconnecting = new Set<Promise<unknown>>();
   const disconnectQueue: (() => Promise<unknown>)[] = [];
@@ -144,10 +140,21 @@ export async function startWsFront(
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client may reset the connection while its $connect runs; that must not crash the runtime.
     socket.on('error', () => socket.destroy());
-    upgrade(req, socket, head).catch((err) => {
-      console.error('local ws front: $connect failed:', err);
-      refuse(socket, 500);
-    });
+    // One caller's upgrades (by the credential it presents, else its address) run a few at a time, the
+    // rest in order (caller-limits.ts): a connection storm waits on itself, not on everyone.
+    const connect = routes.get('$connect');
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const credential = connect?.authorizer
+      ? identity(connect, flatHeaders(req), Object.fromEntries(url.searchParams))
+      : undefined;
+    const caller = credential ? `identity:${credential}` : `ip:${req.socket.remoteAddress}`;
+    const admitted = upgrades.run(caller, () =>
+      upgrade(req, socket, head).catch((err) => {
+        console.error('local ws front: $connect failed:', err);
+        refuse(socket, 500);
+      }),
+    );
+    if (!admitted) refuse(socket, 429);
   });
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -233,12 +240,7 @@ export async function startWsFront(
     query: Record<string, string>,
   ): Promise<{ status: number; context?: Record<string, unknown> }> {
     const auth = route.authorizer as NonNullable<RouteBinding['authorizer']>;
-    for (const source of auth.identitySource) {
-      const q = /^route\.request\.querystring\.(.+)$/.exec(source);
-      const h = /^route\.request\.header\.(.+)$/i.exec(source);
-      const value = q ? query[q[1] as string] : h ? headers[(h[1] as string).toLowerCase()] : undefined;
-      if (!value) return { status: 401 };
-    }
+    if (!identity(route, headers, query)) return { status: 401 };
     const event = {
       type: 'REQUEST',
       methodArn: `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/${stage}/$connect`,
@@ -292,13 +294,22 @@ export async function startWsFront(
       body,
       isBase64Encoded: isBinary,
     };
-    // On Lambda one user's frames run in containers of their own, up to the account's concurrency
-    // (1,000 by default); here every function shares one process and a per-function limit, so one
-    // user's burst on a slow machine could take every slot. Past its share, a frame is refused at once.
+    // One user's frames run at most CALLER_CONCURRENCY at a time, the rest in arrival order (see
+    // caller-limits.ts); past the queue's bound a frame is refused at once.
     const user = typeof conn.authorizer?.userId === 'string' ? conn.authorizer.userId : connectionId;
-    const running = inFlight.get(user) ?? 0;
-    if (running >= USER_FRAME_CONCURRENCY) return sendThrottled(conn, frame);
-    inFlight.set(user, running + 1);
+    const admitted = frames.run(user, () => runFrame(conn, route, routeKey, event, frame, connectionId));
+    if (!admitted) return sendThrottled(conn, frame);
+    await admitted;
+  }
+
+  async function runFrame(
+    conn: LiveConnection,
+    route: RouteBinding,
+    routeKey: string,
+    event: unknown,
+    frame: Record<string, unknown> | undefined,
+    connectionId: string,
+  ): Promise<void> {
     try {
       const result = (await lambdas.invoke(route.functionId, event)) as
         | { body?: unknown }
@@ -316,10 +327,6 @@ export async function startWsFront(
           JSON.stringify({ message: 'Internal server error', connectionId, requestId: gatewayId() }),
         );
       }
-    } finally {
-      const left = (inFlight.get(user) ?? 1) - 1;
-      if (left > 0) inFlight.set(user, left);
-      else inFlight.delete(user);
     }
   }
 
@@ -433,6 +440,27 @@ interface ConnectResult {
  * Answers a refused upgrade with its status. A `$connect` that answered a JSON body (a 429 in the
  * contract's error shape) has it passed on with its `Retry-After`, otherwise `{"message": ...}`.
  */
+/**
+ * The values of a route's authorizer identity sources (query string parameters and headers), joined;
+ * undefined when one is missing, as API Gateway then answers 401 without calling the authorizer.
+ */
+function identity(
+  route: RouteBinding,
+  headers: Record<string, string>,
+  query: Record<string, string>,
+): string | undefined {
+  const auth = route.authorizer as NonNullable<RouteBinding['authorizer']>;
+  const values: string[] = [];
+  for (const source of auth.identitySource) {
+    const q = /^route\.request\.querystring\.(.+)$/.exec(source);
+    const h = /^route\.request\.header\.(.+)$/i.exec(source);
+    const value = q ? query[q[1] as string] : h ? headers[(h[1] as string).toLowerCase()] : undefined;
+    if (!value) return undefined;
+    values.push(value);
+  }
+  return values.join('\n');
+}
+
 function refuse(socket: Duplex, status: number, result?: ConnectResult): void {
   const text =
     status === 401

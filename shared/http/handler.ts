@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { withArrivalTime } from '../domain/rate-limits.js';
 import {
   AppError,
   InvalidRequestError,
@@ -47,7 +48,10 @@ const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
  * (or a 503 for a dependency that is down).
  */
 export function httpRoute(options: RouteOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
-  const core = async (event: HttpEvent, context: Context): Promise<HttpResponse> => {
+  // Limits count the request when API Gateway received it (see withArrivalTime).
+  const core = (event: HttpEvent, context: Context): Promise<HttpResponse> =>
+    withArrivalTime(event.requestContext.timeEpoch, () => handle(event, context));
+  const handle = async (event: HttpEvent, context: Context): Promise<HttpResponse> => {
     const requestId = event.requestContext.requestId;
     const userId = options.public ? '' : authenticatedUser(event, options.allowClosingAccount ?? false);
     const method = event.requestContext.http.method;

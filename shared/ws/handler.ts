@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { renewPresence } from '../domain/presence.js';
 import { pushToConnections } from '../domain/push.js';
+import { withArrivalTime } from '../domain/rate-limits.js';
 import { InvalidRequestError, PayloadTooLargeError, toAppError, UnauthorizedError } from '../errors.js';
 import { logger } from '../logger.js';
 import { requireWellFormedText } from '../unicode.js';
@@ -99,7 +100,10 @@ function bodyOf(event: WsEvent): ParsedBody {
  * the connection stays open.
  */
 export function wsRoute(run: (req: WsRequest) => Promise<WsReply | undefined>, options: WsRouteOptions = {}) {
-  const core = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
+  // Limits count the frame when API Gateway received it (see withArrivalTime).
+  const core = (event: WsEvent): Promise<APIGatewayProxyResultV2> =>
+    withArrivalTime(event.requestContext.requestTimeEpoch, () => handle(event));
+  const handle = async (event: WsEvent): Promise<APIGatewayProxyResultV2> => {
     const clientRequestId = stringField(bodyOf(event), 'requestId');
     const connectionId = event.requestContext.connectionId;
     const withId = (frame: WsReply) => (clientRequestId ? { ...frame, requestId: clientRequestId } : frame);
