@@ -158,6 +158,8 @@ export async function startWsFront(
   });
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // A client that gave up while its upgrade waited its turn gets no $connect.
+    if (socket.destroyed) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const query = Object.fromEntries(url.searchParams);
     const headers = flatHeaders(req);
@@ -191,6 +193,8 @@ export async function startWsFront(
       const status = result?.statusCode ?? 200;
       if (status < 200 || status > 299) return refuse(socket, status, result);
     }
+    // Gone while $connect ran: API Gateway would call $disconnect for a connection it had accepted.
+    if (socket.destroyed) return disconnected(connectionId, conn0, headers);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: LiveConnection = { ...conn0, socket: ws, lastActiveAt: Date.now(), lastFrameEpoch: 0 };
       connections.set(connectionId, conn);
@@ -211,26 +215,31 @@ export async function startWsFront(
         clearTimeout(lifetime);
         if (tokenExpiry) clearTimeout(tokenExpiry);
         connections.delete(connectionId);
-        const disconnect = routes.get('$disconnect');
-        if (!disconnect) return;
-        const event = {
-          headers,
-          multiValueHeaders: multi(headers),
-          requestContext: {
-            ...baseContext('$disconnect', 'DISCONNECT', connectionId, conn),
-            disconnectStatusCode: 1000,
-            disconnectReason: '',
-          },
-          isBase64Encoded: false,
-        };
-        disconnectQueue.push(() =>
-          lambdas
-            .invoke(disconnect.functionId, event)
-            .catch((err) => console.error('local ws front: $disconnect:', err)),
-        );
-        runDisconnects();
+        disconnected(connectionId, conn, headers);
       });
     });
+  }
+
+  /** Queues the `$disconnect` invocation of a connection that ended. */
+  function disconnected(connectionId: string, conn: LiveConnection, headers: Record<string, string>): void {
+    const disconnect = routes.get('$disconnect');
+    if (!disconnect) return;
+    const event = {
+      headers,
+      multiValueHeaders: multi(headers),
+      requestContext: {
+        ...baseContext('$disconnect', 'DISCONNECT', connectionId, conn),
+        disconnectStatusCode: 1000,
+        disconnectReason: '',
+      },
+      isBase64Encoded: false,
+    };
+    disconnectQueue.push(() =>
+      lambdas
+        .invoke(disconnect.functionId, event)
+        .catch((err) => console.error('local ws front: $disconnect:', err)),
+    );
+    runDisconnects();
   }
 
   async function authorize(
