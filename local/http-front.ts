@@ -81,11 +81,10 @@ export async function startHttpFront(
     const event = buildEvent(req, url, method, body, matched.route, matched.pathParameters);
     // One caller's requests (by the credential it presents, else its address) run a few at a time, the
     // rest in order (caller-limits.ts): one caller's flood waits on itself, not on everyone.
-    const credential = matched.route.authorizer?.identitySource
-      .map((source) => identityValue(source, event))
-      .join('\n');
+    const identity = matched.route.authorizer?.identitySource.map((source) => identityValue(source, event));
+    const credential = identity?.join('\n');
     const caller = credential ? `identity:${credential}` : `ip:${event.requestContext.http.sourceIp}`;
-    const admitted = callers.run(caller, () => respond(res, matched.route, event));
+    const admitted = callers.run(caller, () => respond(res, matched.route, event, identity ?? []));
     if (!admitted) return sendThrottled(res, event.requestContext.requestId);
     await admitted;
   }
@@ -94,9 +93,10 @@ export async function startHttpFront(
     res: ServerResponse,
     route: RouteBinding,
     event: ReturnType<typeof buildEvent>,
+    identity: (string | undefined)[],
   ): Promise<void> {
     if (route.authorizer) {
-      const verdict = await authorize(route, event);
+      const verdict = await authorize(route, event, identity);
       if (verdict.status === 429) return sendThrottled(res, event.requestContext.requestId);
       if (verdict.status) {
         const code =
@@ -125,9 +125,13 @@ export async function startHttpFront(
     writeResult(res, result);
   }
 
-  async function authorize(route: RouteBinding, event: ReturnType<typeof buildEvent>) {
+  /** Runs the route's Lambda authorizer on the identity source values already read from the request. */
+  async function authorize(
+    route: RouteBinding,
+    event: ReturnType<typeof buildEvent>,
+    identity: (string | undefined)[],
+  ) {
     const auth = route.authorizer as NonNullable<RouteBinding['authorizer']>;
-    const identity = auth.identitySource.map((source) => identityValue(source, event));
     // API Gateway answers 401 itself, without calling the authorizer, when an identity source is missing.
     if (identity.some((v) => !v)) return { status: 401, message: 'Unauthorized' };
     const authEvent = {

@@ -143,13 +143,12 @@ export async function startWsFront(
     // One caller's upgrades (by the credential it presents, else its address) run a few at a time, the
     // rest in order (caller-limits.ts): a connection storm waits on itself, not on everyone.
     const connect = routes.get('$connect');
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const credential = connect?.authorizer
-      ? identity(connect, flatHeaders(req), Object.fromEntries(url.searchParams))
-      : undefined;
+    const query = Object.fromEntries(new URL(req.url ?? '/', 'http://localhost').searchParams);
+    const headers = flatHeaders(req);
+    const credential = connect?.authorizer ? identity(connect, headers, query) : undefined;
     const caller = credential ? `identity:${credential}` : `ip:${req.socket.remoteAddress}`;
     const admitted = upgrades.run(caller, () =>
-      upgrade(req, socket, head).catch((err) => {
+      upgrade(req, socket, head, headers, query).catch((err) => {
         console.error('local ws front: $connect failed:', err);
         refuse(socket, 500);
       }),
@@ -157,12 +156,15 @@ export async function startWsFront(
     if (!admitted) refuse(socket, 429);
   });
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async function upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    headers: Record<string, string>,
+    query: Record<string, string>,
+  ): Promise<void> {
     // A client that gave up while its upgrade waited its turn gets no $connect.
     if (socket.destroyed) return;
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const query = Object.fromEntries(url.searchParams);
-    const headers = flatHeaders(req);
     const connectionId = gatewayId();
     const pending = {
       connectedAt: Date.now(),
