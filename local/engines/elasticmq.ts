@@ -46,6 +46,12 @@ export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<Runni
         '-Dnode-address.host=127.0.0.1',
         `-Dnode-address.port=${port}`,
         `-Daws.region=${region}`,
+        // Pekko's dispatchers default to at least 8 threads; on a small machine, waking them for each
+        // request cost more than the requests (about 10 threads at 2-3% of a core each under light load).
+        ...['default-dispatcher', 'internal-dispatcher'].flatMap((d) => [
+          `-Dpekko.actor.${d}.fork-join-executor.parallelism-min=1`,
+          `-Dpekko.actor.${d}.fork-join-executor.parallelism-max=2`,
+        ]),
         '-cp',
         join(home, 'lib', '*'),
         'org.elasticmq.server.Main',

@@ -13,11 +13,11 @@ export interface QueueMapping {
   /** Records per invocation: 1-10 for FIFO queues (Lambda's limit). */
   readonly batchSize: number;
   readonly reportBatchItemFailures: boolean;
-  /** ScalingConfig.MaximumConcurrency: concurrent invocations (pollers) for this mapping. */
+  /** ScalingConfig.MaximumConcurrency: concurrent invocations for this mapping. */
   readonly maximumConcurrency: number;
 }
 
-/** Pollers when the mapping sets no ScalingConfig (Lambda starts with five and scales up; five is plenty here). */
+/** Concurrent invocations when the mapping sets no ScalingConfig (Lambda starts with five pollers and scales up; five is plenty here). */
 export const DEFAULT_QUEUE_CONCURRENCY = 5;
 
 /** Reads every SQS mapping of the template; stream mappings are skipped (see local/streams). */

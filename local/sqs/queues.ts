@@ -14,6 +14,8 @@ export interface LocalQueue {
   readonly url: string;
   readonly arn: string;
   readonly fifo: boolean;
+  /** The queue's VisibilityTimeout, seconds (SQS's default, 30, when the template sets none). */
+  readonly visibilityTimeoutSeconds: number;
 }
 
 /**
@@ -66,7 +68,13 @@ export async function ensureQueues(
       const attrs = await client.send(
         new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
       );
-      queues.set(logicalId, { logicalId, url, arn: attrs.Attributes?.QueueArn as string, fifo });
+      queues.set(logicalId, {
+        logicalId,
+        url,
+        arn: attrs.Attributes?.QueueArn as string,
+        fifo,
+        visibilityTimeoutSeconds: p.VisibilityTimeout === undefined ? 30 : Number(p.VisibilityTimeout),
+      });
       pending.delete(logicalId);
       progressed = true;
     }

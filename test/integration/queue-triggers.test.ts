@@ -117,6 +117,10 @@ interface Harness {
   /** Invocations that carried a message group already in an unfinished invocation. */
   overlaps: () => number;
   maxActive: () => number;
+  /** Long-polling receives sent while an invocation was running (ElasticMQ spins on those, FIFO). */
+  longPollsWhileBusy: () => number;
+  /** Long-polling receives sent in all. */
+  longPolls: () => number;
   send(messages: Body[]): Promise<void>;
 }
 
@@ -165,10 +169,25 @@ async function start(
   let active = 0;
   let maxActive = 0;
   let invocations = 0;
+  let longPolls = 0;
+  let longPollsWhileBusy = 0;
+  // The client the trigger uses, counting its long polls and those sent while a batch was being handled.
+  const client = new Proxy(sqs, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver);
+      return (command: unknown, options?: unknown) => {
+        if (command instanceof ReceiveMessageCommand && (command.input.WaitTimeSeconds ?? 0) > 0) {
+          longPolls++;
+          if (active > 0) longPollsWhileBusy++;
+        }
+        return (target.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+      };
+    },
+  });
   const triggers = startQueueTriggers({
     mappings,
     queues,
-    client: sqs,
+    client,
     invoke: async (functionId, raw) => {
       const event = raw as SQSEvent;
       const invocation = invocations++;
@@ -221,6 +240,8 @@ async function start(
     batches,
     overlaps: () => overlaps,
     maxActive: () => maxActive,
+    longPollsWhileBusy: () => longPollsWhileBusy,
+    longPolls: () => longPolls,
     send,
   };
 }
@@ -289,6 +310,11 @@ describe('SQS trigger against ElasticMQ (FIFO queue)', () => {
       expect(h.deliveries.every((d) => d.receiveCount === 1)).toBe(true);
       expect(h.overlaps()).toBe(0);
       expect(h.maxActive()).toBeLessThanOrEqual(MAX_CONCURRENCY);
+      // Batches of several groups ran side by side, and no long poll waited meanwhile (see
+      // FIFO_BUSY_POLL_MS); the trigger long-polls only when nothing is in flight.
+      expect(h.maxActive()).toBeGreaterThan(1);
+      expect(h.longPollsWhileBusy()).toBe(0);
+      expect(h.longPolls()).toBeGreaterThan(0);
       expect(h.batches.every((b) => b.length >= 1 && b.length <= 10)).toBe(true);
       expect(h.triggers.stats).toEqual({
         invocations: h.batches.length,
