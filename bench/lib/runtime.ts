@@ -25,6 +25,8 @@ const LIFTED_LIMITS: Record<string, string> = {
   MAX_CONNECTIONS_PER_USER: '1000',
   CONNECT_BURST: '1000000',
   PASSWORD_HASH_QUEUE: '100000',
+  // The fronts' per-caller rate, a stand-in for Lambda's isolation (local/caller-limits.ts).
+  LOCAL_CALLER_RATE: 'Infinity',
 };
 
 /**

@@ -49,13 +49,15 @@ export default async function setup(project: TestProject) {
   // A send burst of 120 lets the ordering test put 100 frames on one connection without throttling; the
   // flood tests still go past it. Every test file's clients share one address (hundreds of registrations
   // from 127.0.0.1) and many tests put one user's requests in flight at once, so the fronts admit 8 per
-  // caller instead of 2 (the admission itself is unit-tested; bench:abuse measures it at the default).
+  // caller instead of 2, with no rate (the admission itself is unit-tested; bench:abuse measures it at the
+  // defaults).
   // Everything else runs with the stack's defaults.
   const runtime = await startRuntimeProcess({
     TOKEN_SECRET,
     LOCAL_SECRET_ACCESS_KEY,
     SEND_BURST: process.env.SEND_BURST ?? '120',
     LOCAL_CALLER_CONCURRENCY: process.env.LOCAL_CALLER_CONCURRENCY ?? '8',
+    LOCAL_CALLER_RATE: process.env.LOCAL_CALLER_RATE ?? 'Infinity',
   });
   const template = await cachedTemplate(fileURLToPath(new URL('../..', import.meta.url)));
   const topology = readTopology(template);

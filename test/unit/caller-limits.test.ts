@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CallerLimits } from '../../local/caller-limits.js';
 
 /** A piece of work that runs until `finish()` is called; `started` says whether it began. */
@@ -62,6 +62,39 @@ describe('per-caller admission of the local fronts', () => {
     await Promise.all(admitted);
     await tick();
     expect(limits.size).toBe(0);
+  });
+
+  it("starts no more of a caller's requests than its rate in any rolling second", async () => {
+    vi.useFakeTimers();
+    try {
+      const limits = new CallerLimits(10, 100, 3);
+      const starts: number[] = [];
+      const runs = Array.from({ length: 7 }, () =>
+        limits.run('abuser', async () => {
+          starts.push(Date.now());
+        }),
+      );
+      const t0 = Date.now();
+      await vi.advanceTimersByTimeAsync(0);
+      // Three at once (the rate's worth), although ten could run.
+      expect(starts).toHaveLength(3);
+      // Another caller has a rate of its own.
+      const quiet = vi.fn(async () => 'ok');
+      await expect(limits.run('bystander', quiet)).resolves.toBe('ok');
+      await vi.advanceTimersByTimeAsync(2_100);
+      await Promise.all(runs);
+      expect(starts).toHaveLength(7);
+      const offsets = starts.map((t) => t - t0);
+      // No rolling second holds more than three starts.
+      for (const [i, t] of offsets.entries()) {
+        expect(offsets.filter((u) => u >= t && u < t + 1000).length, `from start ${i}`).toBeLessThanOrEqual(
+          3,
+        );
+      }
+      expect(Math.max(...offsets)).toBeGreaterThanOrEqual(2000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('passes a failure through and frees the slot', async () => {
