@@ -153,7 +153,7 @@ export async function startWsFront(
         refuse(socket, 500);
       }),
     );
-    if (!admitted) refuse(socket, 429);
+    if (!admitted) refuse(socket, 429, throttledUpgrade());
   });
 
   async function upgrade(
@@ -470,6 +470,22 @@ function identity(
     values.push(value);
   }
   return values.join('\n');
+}
+
+/** The refusal of an upgrade whose caller already has LOCAL_CALLER_QUEUE waiting, in the contract's error shape. */
+function throttledUpgrade(): ConnectResult {
+  return {
+    statusCode: 429,
+    headers: { 'Retry-After': '1' },
+    body: JSON.stringify({
+      error: {
+        code: 'throttled',
+        message: 'Too many requests, retry later',
+        requestId: gatewayId(),
+        retryAfterMs: 1000,
+      },
+    }),
+  };
 }
 
 function refuse(socket: Duplex, status: number, result?: ConnectResult): void {

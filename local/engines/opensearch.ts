@@ -68,6 +68,8 @@ rootLogger.level = info
 rootLogger.appenderRef.console.ref = console
 `;
 
+/** `nice` of the search engine's process: below request handling (see startOpenSearch). */
+const SEARCH_ENGINE_NICENESS = 10;
 const INSTANCE_PREFIX = 'chat-opensearch-';
 const OWNER_FILE = 'owner.pid';
 
@@ -123,6 +125,10 @@ export async function startOpenSearch(opts: OpenSearchOptions = {}): Promise<Run
 
     return startEngine({
       name: 'opensearch',
+      // Indexing is background work here (the stream indexer batches a second of writes); a bulk
+      // request's burst must not preempt the requests users wait on, which never touch the search
+      // engine except for a search. On AWS it is a cluster of its own.
+      niceness: SEARCH_ENGINE_NICENESS,
       command: java.java,
       args: [
         // From the distribution's jvm.options and JvmOptionsParser, with a small heap, no GC log

@@ -31,6 +31,11 @@ export interface EngineSpec {
   /** True once the engine answers; throwing or returning false means "not yet". */
   probe: (signal: AbortSignal) => Promise<boolean>;
   readyTimeoutMs: number;
+  /**
+   * Scheduling priority to run at (`nice`, 0-19; unset = this process's): an engine doing background
+   * work yields the cores to request handling when they are contended.
+   */
+  niceness?: number;
   /** Runs after the process is gone (e.g. removing temp dirs). */
   cleanup?: () => Promise<void>;
 }
@@ -43,7 +48,7 @@ const live = new Set<ChildProcess>();
 export async function startEngine(spec: EngineSpec): Promise<RunningEngine> {
   installExitHooks();
   const startedAt = performance.now();
-  const [command, args] = withParentDeathSignal(spec.command, spec.args);
+  const [command, args] = withParentDeathSignal(...withNiceness(spec.command, spec.args, spec.niceness));
   const child = spawn(command, args, {
     cwd: spec.cwd,
     env: spec.env ?? process.env,
@@ -197,6 +202,12 @@ let setprivWorks: boolean | undefined;
  * process dies, even by SIGKILL, which no exit hook can handle. setpriv execs the command, so the
  * child's pid stays the JVM's pid.
  */
+/** Runs the command under `nice -n` (POSIX; it execs the command, so the pid stays the engine's). */
+function withNiceness(command: string, args: string[], niceness: number | undefined): [string, string[]] {
+  if (!niceness || process.platform === 'win32') return [command, args];
+  return ['nice', ['-n', String(niceness), command, ...args]];
+}
+
 function withParentDeathSignal(command: string, args: string[]): [string, string[]] {
   if (process.platform !== 'linux') return [command, args];
   if (setprivWorks === undefined) {
