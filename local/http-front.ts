@@ -279,18 +279,18 @@ function sendError(
 }
 
 /** A function at its concurrency limit: refused at once, in the contract's error shape. */
+/** The contract's 429 body for a request the runtime refuses before any handler runs (retry after 1 s). */
+export function throttledBody(requestId: string): string {
+  return JSON.stringify({
+    error: { code: 'throttled', message: 'Too many requests, retry later', requestId, retryAfterMs: 1000 },
+  });
+}
+
 function sendThrottled(res: ServerResponse, requestId: string): void {
   if (res.headersSent) return;
-  res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end(
-    JSON.stringify({
-      error: {
-        code: 'throttled',
-        message: 'Too many requests, retry later',
-        requestId,
-        retryAfterMs: 1000,
-      },
-    }),
-  );
+  res
+    .writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' })
+    .end(throttledBody(requestId));
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

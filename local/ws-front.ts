@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CallerLimits } from './caller-limits.js';
-import { closeServer } from './http-front.js';
+import { closeServer, throttledBody } from './http-front.js';
 import { gatewayId } from './ids.js';
 import { LambdaThrottledError, type LocalLambdas } from './lambdas.js';
 import { checkSigV4, type LocalCredentials } from './sigv4-check.js';
@@ -86,6 +86,7 @@ export async function startWsFront(
   const maxLifetimeMs = options.maxLifetimeMs ?? MAX_CONNECTION_LIFETIME_MS;
   const routes = new Map(api.routes.map((r) => [r.routeKey, r]));
   const selectionField = /^\$request\.body\.(.+)$/.exec(api.routeSelectionExpression ?? '')?.[1] ?? 'action';
+  const connect = routes.get('$connect');
   const connections = new Map<string, LiveConnection>();
   // Frame invocations per user (the authorizer's userId, else the connection).
   const frames = new CallerLimits();
@@ -142,7 +143,6 @@ export async function startWsFront(
     socket.on('error', () => socket.destroy());
     // One caller's upgrades (by the credential it presents, else its address) run a few at a time, the
     // rest in order (caller-limits.ts): a connection storm waits on itself, not on everyone.
-    const connect = routes.get('$connect');
     const query = Object.fromEntries(new URL(req.url ?? '/', 'http://localhost').searchParams);
     const headers = flatHeaders(req);
     const credential = connect?.authorizer ? identity(connect, headers, query) : undefined;
@@ -171,7 +171,6 @@ export async function startWsFront(
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       userAgent: headers['user-agent'] ?? '',
     };
-    const connect = routes.get('$connect');
     let authorizer: Record<string, unknown> | undefined;
     if (connect?.authorizer) {
       const verdict = await authorize(connect, connectionId, headers, query);
@@ -448,10 +447,6 @@ interface ConnectResult {
 }
 
 /**
- * Answers a refused upgrade with its status. A `$connect` that answered a JSON body (a 429 in the
- * contract's error shape) has it passed on with its `Retry-After`, otherwise `{"message": ...}`.
- */
-/**
  * The values of a route's authorizer identity sources (query string parameters and headers), joined;
  * undefined when one is missing, as API Gateway then answers 401 without calling the authorizer.
  */
@@ -477,17 +472,14 @@ function throttledUpgrade(): ConnectResult {
   return {
     statusCode: 429,
     headers: { 'Retry-After': '1' },
-    body: JSON.stringify({
-      error: {
-        code: 'throttled',
-        message: 'Too many requests, retry later',
-        requestId: gatewayId(),
-        retryAfterMs: 1000,
-      },
-    }),
+    body: throttledBody(gatewayId()),
   };
 }
 
+/**
+ * Answers a refused upgrade with its status. A `$connect` that answered a JSON body (a 429 in the
+ * contract's error shape) has it passed on with its `Retry-After`, otherwise `{"message": ...}`.
+ */
 function refuse(socket: Duplex, status: number, result?: ConnectResult): void {
   const text =
     status === 401

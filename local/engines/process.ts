@@ -197,17 +197,17 @@ function installExitHooks(): void {
 
 let setprivWorks: boolean | undefined;
 
-/**
- * On Linux, `setpriv --pdeathsig KILL` (util-linux) makes the kernel kill the engine when this
- * process dies, even by SIGKILL, which no exit hook can handle. setpriv execs the command, so the
- * child's pid stays the JVM's pid.
- */
 /** Runs the command under `nice -n` (POSIX; it execs the command, so the pid stays the engine's). */
 function withNiceness(command: string, args: string[], niceness: number | undefined): [string, string[]] {
   if (!niceness || process.platform === 'win32') return [command, args];
   return ['nice', ['-n', String(niceness), command, ...args]];
 }
 
+/**
+ * On Linux, `setpriv --pdeathsig KILL` (util-linux) makes the kernel kill the engine when this
+ * process dies, even by SIGKILL, which no exit hook can handle. setpriv execs the command, so the
+ * child's pid stays the JVM's pid.
+ */
 function withParentDeathSignal(command: string, args: string[]): [string, string[]] {
   if (process.platform !== 'linux') return [command, args];
   if (setprivWorks === undefined) {

@@ -1,5 +1,6 @@
 // Local SQS trigger: Lambda event source mappings for SQS queues, polled from ElasticMQ.
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -171,16 +172,7 @@ export function startQueueTriggers(options: QueueTriggerOptions): QueueTriggers 
   }
 
   /** Waits `ms`, or less when the triggers stop. */
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        abort.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      abort.signal.addEventListener('abort', done, { once: true });
-    });
+  const pause = (ms: number) => sleep(ms, undefined, { signal: abort.signal }).catch(() => undefined);
 
   return {
     stats,
