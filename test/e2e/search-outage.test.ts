@@ -95,13 +95,16 @@ describe.runIf(!remoteTarget())('an OpenSearch process killed under load', () =>
       search: 'unavailable',
       database: 'ok',
     });
-    // The runtime, not the test, brings the engine back.
+    // The runtime, not the test, brings the engine back. /health may answer 200 a moment before the
+    // supervisor logs the restart (its own readiness probe polls), so both are awaited.
     const up = await until('/health to report search up again', 240_000, async () => {
       const res = await health();
       return res.status === 200 ? res.body : undefined;
     });
     expect(up).toMatchObject({ status: 'ok', dependencies: { search: 'ok' } });
-    const back = /opensearch is back \(pid (\d+), restart 1\)/.exec(rt.output());
+    const back = await until('the runtime to log the restart', 30_000, async () => {
+      return /opensearch is back \(pid (\d+), restart 1\)/.exec(rt.output()) ?? undefined;
+    }).catch(() => null);
     expect(back, rt.output().slice(-3000)).not.toBeNull();
     expect(Number(back?.[1])).not.toBe(searchPid);
     phase = 'after';
