@@ -77,6 +77,11 @@ export const RUNTIME_INFO_FILE = 'runtime.json';
 
 /** The WebSocket stage name that appears in event request contexts. */
 const WS_STAGE = 'local';
+/**
+ * Send/receive/delete rounds ElasticMQ runs before the runtime starts (`warmUpElasticMq`), so that the
+ * first burst of messages does not also pay the JVM's compilation of its request path.
+ */
+const QUEUE_ENGINE_WARM_UP_ROUNDS = 200;
 
 /**
  * Starts the whole backend on loopback: the DynamoDB engine, ElasticMQ and OpenSearch, the tables and queues
@@ -115,7 +120,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         : startDynamoDbEngine({})
       ).then((engine: RunningEngine) => started(engine)),
       supervise({
-        start: (port) => startElasticMq({ port }),
+        start: (port) => startElasticMq({ port, warmUpRounds: QUEUE_ENGINE_WARM_UP_ROUNDS }),
         afterRestart: async () => {
           await queuesOf?.();
         },

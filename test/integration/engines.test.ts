@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import {
   CreateQueueCommand,
+  ListQueuesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -229,9 +230,9 @@ describe('DynamoDB engine', () => {
 
 describe('ElasticMQ', () => {
   it(
-    'sends and receives a message with the AWS JSON protocol',
+    'sends and receives a message with the AWS JSON protocol, after a warm-up that leaves no queue behind',
     async () => {
-      await withEngine(startElasticMq({}), async (engine) => {
+      await withEngine(startElasticMq({ warmUpRounds: 5 }), async (engine) => {
         await expectLoopbackOnly(engine.port);
         const sqs = new SQSClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials });
         const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'jobs' }));
@@ -241,6 +242,8 @@ describe('ElasticMQ', () => {
           new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5, MaxNumberOfMessages: 1 }),
         );
         expect(Messages?.map((m) => m.Body)).toEqual(['hello 世界']);
+        const { QueueUrls } = await sqs.send(new ListQueuesCommand({}));
+        expect(QueueUrls).toEqual([QueueUrl]);
         sqs.destroy();
       });
     },
