@@ -97,12 +97,7 @@ const WARM_UP_QUEUE = 'engine-warm-up.fifo';
  * scratch queue left by a killed start is gone with that process.
  */
 export async function warmUpElasticMq(endpoint: string, rounds: number): Promise<void> {
-  const client = new SQSClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = engineClient(endpoint);
   try {
     const { QueueUrl } = await client.send(
       new CreateQueueCommand({
@@ -149,16 +144,21 @@ export async function warmUpElasticMq(endpoint: string, rounds: number): Promise
 }
 
 async function listQueues(port: number, signal: AbortSignal): Promise<boolean> {
-  const client = new SQSClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = engineClient(`http://127.0.0.1:${port}`);
   try {
     await client.send(new ListQueuesCommand({}), { abortSignal: signal });
     return true;
   } finally {
     client.destroy();
   }
+}
+
+/** An SQS client for the engine itself (probe, warm-up): any key pair, no retries. */
+function engineClient(endpoint: string): SQSClient {
+  return new SQSClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
 }
