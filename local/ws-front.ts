@@ -31,6 +31,11 @@ export interface WsFrontOptions {
    * credentials), as IAM protects the API on AWS. Without it the management API refuses everything.
    */
   readonly credentials: LocalCredentials;
+  /**
+   * Admission of upgrades (`$connect` and its authorizer) per credential, else per address; by default
+   * the `LOCAL_CALLER_*` limits (caller-limits.ts).
+   */
+  readonly upgradeLimits?: CallerLimits;
 }
 
 interface LiveConnection {
@@ -91,7 +96,7 @@ export async function startWsFront(
   // Frame invocations per user (the authorizer's userId, else the connection).
   const frames = new CallerLimits();
   // Upgrades ($connect and its authorizer) per credential.
-  const upgrades = new CallerLimits();
+  const upgrades = options.upgradeLimits ?? new CallerLimits();
   // $disconnect invocations still running; a clean shutdown lets them finish.
   const disconnecting = new Set<Promise<unknown>>();
   const disconnectQueue: (() => Promise<unknown>)[] = [];
