@@ -278,7 +278,6 @@ function sendError(
   send(res, status, { error: { code, message, requestId } });
 }
 
-/** A function at its concurrency limit: refused at once, in the contract's error shape. */
 /** The contract's 429 body for a request the runtime refuses before any handler runs (retry after 1 s). */
 export function throttledBody(requestId: string): string {
   return JSON.stringify({
@@ -286,6 +285,7 @@ export function throttledBody(requestId: string): string {
   });
 }
 
+/** A function at its concurrency limit: refused at once, in the contract's error shape. */
 function sendThrottled(res: ServerResponse, requestId: string): void {
   if (res.headersSent) return;
   res

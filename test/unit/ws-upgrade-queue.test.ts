@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { CallerLimits } from '../../local/caller-limits.js';
 import type { LocalLambdas } from '../../local/lambdas.js';
@@ -59,11 +59,6 @@ function connect(url: string, token: string): Promise<Outcome> {
   });
 }
 
-const until = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(check()).toBe(true);
-};
-
 describe('local WebSocket front: upgrades of one credential behind a full queue', () => {
   let front: WsFront | undefined;
   let release: () => void = () => undefined;
@@ -84,7 +79,7 @@ describe('local WebSocket front: upgrades of one credential behind a full queue'
     });
     const url = front.url;
     const first = connect(url, 'flood');
-    await until(() => authorized.length === 1);
+    await vi.waitFor(() => expect(authorized).toHaveLength(1));
     const second = connect(url, 'flood');
     // Not answered within two seconds: it was queued, not refused.
     const third = await Promise.race([
@@ -103,7 +98,7 @@ describe('local WebSocket front: upgrades of one credential behind a full queue'
     // The refused upgrade never reached the authorizer; another credential does at once.
     expect(authorized).toEqual(['flood']);
     const other = connect(url, 'quiet');
-    await until(() => authorized.includes('quiet'));
+    await vi.waitFor(() => expect(authorized).toContain('quiet'));
 
     open();
     for (const outcome of await Promise.all([first, second, other])) {
