@@ -18,7 +18,7 @@ export const CALLER_CONCURRENCY = Math.max(1, Number(process.env.LOCAL_CALLER_CO
  * `Infinity` for none), in any rolling second; the rest wait their turn. Two running at a time still
  * let a flood whose refusals cost a few milliseconds each start two hundred a second, which is most of
  * a core of this machine's work on top of the refused requests' own queueing; fifty a second is more
- * than a client within the product's limits sends (10 messages and 10 other frames a second per
+ * than a client within the product's limits sends (5 messages and 10 other frames a second per
  * connection), so only a flood waits on it.
  */
 export const CALLER_RATE = Math.max(1, Number(process.env.LOCAL_CALLER_RATE ?? 50));

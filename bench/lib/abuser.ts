@@ -132,7 +132,7 @@ async function run(task: AbuserTask, stop: { done: boolean }): Promise<AbuserOut
       break;
     }
     case 'loudMembers': {
-      // Members who keep a group busy with long messages, each about at its send limit (10/s).
+      // Members who keep a group busy with long messages, each about at its send limit (5/s).
       const http = new HttpClient(task.httpUrl);
       await Promise.all(
         task.tokens.map(async (token, i) => {
@@ -145,7 +145,7 @@ async function run(task: AbuserTask, stop: { done: boolean }): Promise<AbuserOut
             });
             if (res.status === 429) refusedAfter(t0);
             else if (res.status !== 201) out.other++;
-            await sleep(100);
+            await sleep(200);
           }
         }),
       );

@@ -14,9 +14,15 @@ export interface RateLimits {
   readonly frames: RateLimit;
 }
 
-/** Defaults: 10 messages/s sustained with bursts of 30 per user; 10 other frames/s, bursts of 50, per connection. */
+/**
+ * Defaults: 5 messages/s sustained with bursts of 20 per user; 10 other frames/s, bursts of 50, per
+ * connection. Five a second across all of a user's conversations is far above what a person types and
+ * still five times Slack's posting limit of about one message a second per channel with short bursts
+ * (https://api.slack.com/docs/rate-limits); every accepted message costs the whole pipeline (sequencer,
+ * fan-out, index), so this budget is what one sender can take from everyone else.
+ */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
-  send: { ratePerSecond: 10, burst: 30 },
+  send: { ratePerSecond: 5, burst: 20 },
   frames: { ratePerSecond: 10, burst: 50 },
 };
 

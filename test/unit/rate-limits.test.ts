@@ -10,7 +10,7 @@ import {
 describe('reading rate limits from the environment', () => {
   it('takes the defaults when nothing is set', () => {
     expect(readRateLimits({})).toEqual({
-      send: { ratePerSecond: 10, burst: 30 },
+      send: { ratePerSecond: 5, burst: 20 },
       frames: { ratePerSecond: 10, burst: 50 },
     });
     expect(readRateLimits({})).toEqual(DEFAULT_RATE_LIMITS);
