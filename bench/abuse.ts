@@ -9,6 +9,7 @@
 // flood binds its sockets to 127.0.0.2, which the local front (taking the source from the TCP peer
 // address, never from a header) sees as another source than the bystander's 127.0.0.1.
 import WebSocket from 'ws';
+import { DEFAULT_RATE_LIMITS } from '#shared/config/rate-limits.js';
 import { type AbuserOutcome, type RunningAbuser, startAbuser } from './lib/abuser.js';
 import { type BenchUser, makeGroup, register } from './lib/chat-users.js';
 import { HttpClient } from './lib/http.js';
@@ -21,6 +22,8 @@ const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase(
 /** Bystander requests per phase (GET /me or a send, one at a time). */
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100);
 const GAP_MS = 20;
+/** One send per token interval of the stack's default send limit (the runtime runs with the defaults): ms. */
+const SEND_GAP_MS = 1000 / DEFAULT_RATE_LIMITS.send.ratePerSecond;
 const FLOOD_SOURCE = '127.0.0.2';
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
@@ -109,8 +112,8 @@ const slowReader: Abuse = {
         });
         if (res.status !== 201) throw new Error(`bystander send: ${res.status} ${JSON.stringify(res.body)}`);
       },
-      // Within the bystander's own send limit (5 a second) however fast its sends are answered.
-      gapMs: 200,
+      // Within the bystander's own send limit however fast its sends are answered.
+      gapMs: SEND_GAP_MS,
       // Three members keep the group busy with 4,000-character messages, in both phases.
       ambient: () =>
         startAbuser({
@@ -119,6 +122,7 @@ const slowReader: Abuse = {
           tokens: loud.map((u) => u.token),
           conversationId,
           text: 'x'.repeat(4000),
+          gapMs: SEND_GAP_MS,
         }),
       abuse: () => {
         const before = countPushFailures(rt.output());
@@ -172,7 +176,7 @@ const sendFlood: Abuse = {
           wsUrl: rt.wsUrl,
           token: flooder.token,
           conversationId,
-          // Past the send limit's burst (20) within the first round trip, so the limit is what answers.
+          // Past the send limit's burst within the first round trip, so the limit is what answers.
           concurrency: 80,
         }),
       cleanup: async () => undefined,
@@ -196,7 +200,7 @@ printHeader('bench:abuse — a quiet bystander next to one abuser');
 const runtime = await spawnStartEntry();
 console.log(`runtime: child process (npm start's entry), ready in ${Math.round(runtime.readyMs)} ms`);
 console.log(
-  `${RUNS} runs; per abuse and run: ${SAMPLES} bystander requests ${GAP_MS} ms apart (sends 200 ms) alone, then ${SAMPLES} ` +
+  `${RUNS} runs; per abuse and run: ${SAMPLES} bystander requests ${GAP_MS} ms apart (sends ${SEND_GAP_MS} ms) alone, then ${SAMPLES} ` +
     'during the abuse; the ratio is p99 during / p99 alone (target <= 2x)\n',
 );
 const http = new HttpClient(runtime.httpUrl);

@@ -11,7 +11,15 @@ export type AbuserTask =
   | { kind: 'connectionStorm'; wsUrl: string; token: string; concurrency: number }
   | { kind: 'loginFlood'; httpUrl: string; username: string; concurrency: number; localAddress: string }
   | { kind: 'sendFlood'; wsUrl: string; token: string; conversationId: string; concurrency: number }
-  | { kind: 'loudMembers'; httpUrl: string; tokens: string[]; conversationId: string; text: string };
+  | {
+      kind: 'loudMembers';
+      httpUrl: string;
+      tokens: string[];
+      conversationId: string;
+      text: string;
+      /** Pause after each member's send, ms: the send limit's token interval keeps each at its limit. */
+      gapMs: number;
+    };
 
 /** Counts of one abuser's run. */
 export interface AbuserOutcome {
@@ -132,7 +140,7 @@ async function run(task: AbuserTask, stop: { done: boolean }): Promise<AbuserOut
       break;
     }
     case 'loudMembers': {
-      // Members who keep a group busy with long messages, each about at its send limit (5/s).
+      // Members who keep a group busy with long messages, each about at its send limit.
       const http = new HttpClient(task.httpUrl);
       await Promise.all(
         task.tokens.map(async (token, i) => {
@@ -145,7 +153,7 @@ async function run(task: AbuserTask, stop: { done: boolean }): Promise<AbuserOut
             });
             if (res.status === 429) refusedAfter(t0);
             else if (res.status !== 201) out.other++;
-            await sleep(200);
+            await sleep(task.gapMs);
           }
         }),
       );
