@@ -15,13 +15,13 @@ import {
   localFunctionEnvironment,
   localTableName,
 } from './environment.js';
+import { type StreamPollers, startEventPollers } from './event-pollers/index.js';
 import { localTableArn, readFunctionPolicies } from './function-policy.js';
 import { startHttpFront } from './http-front.js';
 import { LocalLambdas } from './lambdas.js';
 import { readSchedules, startSchedules } from './schedules.js';
-import { ensureQueues, readQueueMappings, startQueueTriggers } from './sqs/index.js';
+import { ensureQueues, readQueueMappings } from './sqs/index.js';
 import { LocalExecutions, readStateMachines, startStepFunctionsServer } from './stepfunctions/index.js';
-import { type StreamTriggers, startStreamTriggers } from './streams/index.js';
 import { ensureTables } from './tables.js';
 import { cachedTemplate } from './template-cache.js';
 import { readTopology } from './topology.js';
@@ -55,7 +55,7 @@ export interface LocalRuntime {
   readonly sqsEndpoint: string;
   readonly sfnEndpoint: string;
   /** The stream pollers (event source mappings), e.g. to wait until the index caught up. */
-  readonly streams: StreamTriggers;
+  readonly streams: StreamPollers;
   /** Saga executions (Step Functions), e.g. to wait for one to end. */
   readonly executions: LocalExecutions;
   /**
@@ -229,27 +229,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     Object.assign(process.env, environment);
     if (options.warmUp) await lambdas.warmUp();
 
-    const streams = await startStreamTriggers({
-      template,
-      invoke: (functionId, event) => lambdas.invoke(functionId, event),
-      dynamoEndpoint: dynamo.endpoint,
-      tableNames: new Map([...topology.tables.keys()].map((id) => [id, localTableName(id)])),
-      queueUrls,
-      checkpointDir: dataDir ? join(dataDir, 'streams') : undefined,
-      include: (mapping) => topology.functions.has(mapping.functionId),
-      log: (level, message) => {
-        if (level === 'warn' || level === 'error') console.error(`streams: ${message}`);
+    // The event source mappings run in a thread of their own (see event-pollers/index.ts).
+    const pollers = await startEventPollers(
+      {
+        template,
+        dynamoEndpoint: dynamo.endpoint,
+        sqsEndpoint: sqs.endpoint,
+        tableNames: Object.fromEntries([...topology.tables.keys()].map((id) => [id, localTableName(id)])),
+        queueUrls: Object.fromEntries(queueUrls),
+        queues: Object.fromEntries(queues),
+        queueMappings: readQueueMappings(template),
+        functionIds: [...topology.functions.keys()],
+        ...(dataDir ? { checkpointDir: join(dataDir, 'streams') } : {}),
       },
-    });
-    stops.push(() => streams.stop());
-
-    const queueTriggers = startQueueTriggers({
-      mappings: readQueueMappings(template).filter((m) => topology.functions.has(m.functionId)),
-      queues,
-      client: sqsClient,
-      invoke: (functionId, event) => lambdas.invoke(functionId, event),
-    });
-    stops.push(() => queueTriggers.stop());
+      (functionId, event) => lambdas.invoke(functionId, event),
+    );
+    stops.push(() => pollers.stop());
     if (dataDir) {
       // Imported now, with the functions' environment in place, as the handlers were.
       const { wakeHeldConversations } = await import('#shared/domain/sequencer.js');
@@ -293,7 +288,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       searchEndpoint: search.endpoint,
       sqsEndpoint: sqs.endpoint,
       sfnEndpoint: stepFunctions.endpoint,
-      streams,
+      streams: pollers.streams,
       executions,
       environment,
       engines: { dynamodb: dynamo, sqs, search },
