@@ -39,10 +39,12 @@ export interface LocalRuntimeOptions {
   /** Modules every function's thread loads before its entry (instrumentation; see `LocalLambdasOptions`). */
   readonly functionPreload?: readonly string[];
   /**
-   * Starts every function's thread before returning (about a second of CPU each), so that nothing
-   * measured afterwards pays a cold start; by default a function's thread starts on its first invocation.
+   * When every function's thread is loaded (about a second of CPU each): `true` before returning, so
+   * nothing measured afterwards pays a cold start; `'background'` after returning, one at a time, so a
+   * function's first caller rarely pays one and never a whole core's worth of them at once; otherwise
+   * (default) each on its first invocation.
    */
-  readonly warmUp?: boolean;
+  readonly warmUp?: boolean | 'background';
 }
 
 export interface LocalRuntime {
@@ -97,7 +99,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 
   const stops: Array<() => Promise<void>> = [];
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     for (const s of stops.reverse()) await s().catch((err) => console.error('stop:', err));
   };
   try {
@@ -227,7 +231,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       refs,
     );
     Object.assign(process.env, environment);
-    if (options.warmUp) await lambdas.warmUp();
+    if (options.warmUp === true) await lambdas.warmUp();
 
     // The event source mappings run in a thread of their own (see event-pollers/index.ts).
     const pollers = await startEventPollers(
@@ -279,6 +283,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       };
       await writeFile(join(dataDir, RUNTIME_INFO_FILE), JSON.stringify(info, null, 2));
       stops.push(() => rm(join(dataDir, RUNTIME_INFO_FILE), { force: true }));
+    }
+    if (options.warmUp === 'background') {
+      // On AWS a cold start costs the caller who meets it and no one else; here it is a second of a
+      // shared core, so the first caller of each function would also slow everyone else's requests.
+      void (async () => {
+        for (const functionId of topology.functions.keys()) {
+          if (stopping) return;
+          // A function that fails to load fails its invocations too; the others still load.
+          await lambdas.warmUp([functionId]).catch((err: unknown) => {
+            if (!stopping) console.error(`warm-up of ${functionId}:`, err);
+          });
+        }
+      })();
     }
     return {
       httpUrl: http.url,

@@ -10,8 +10,9 @@ const runtime = await startLocalRuntime({
   wsPort: Number(process.env.WS_PORT ?? 3001),
   webPort: Number(process.env.WEB_PORT ?? 3002),
   dataDir: process.env.DATA_DIR ?? `${rootDir}.data`,
-  // `LOCAL_WARM_UP=1`: every function's thread is loaded before `ready` (a slower start, no cold starts).
-  warmUp: process.env.LOCAL_WARM_UP === '1',
+  // Every function's thread is loaded in the background after `ready`; `LOCAL_WARM_UP=1` loads them
+  // before it (a slower start, no cold starts), `LOCAL_WARM_UP=0` only on each one's first invocation.
+  warmUp: process.env.LOCAL_WARM_UP === '1' ? true : process.env.LOCAL_WARM_UP === '0' ? false : 'background',
 });
 // Which process is which engine (a supervised engine that dies is restarted, and says its new pid);
 // printed before the ready line, so whoever waits for that line has it too.

@@ -25,7 +25,17 @@ export function startRuntimeProcess(
 ): Promise<RuntimeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: rootDir,
-    env: { ...process.env, HTTP_PORT: '0', WS_PORT: '0', WEB_PORT: '0', DATA_DIR: ':memory:', ...env },
+    // Threads load on first use: a background warm-up after each of a crash test's restarts would only
+    // load the machine.
+    env: {
+      ...process.env,
+      LOCAL_WARM_UP: '0',
+      HTTP_PORT: '0',
+      WS_PORT: '0',
+      WEB_PORT: '0',
+      DATA_DIR: ':memory:',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
