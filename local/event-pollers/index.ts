@@ -2,8 +2,16 @@
 // in a thread of its own, beside the fronts' thread rather than on it.
 import { Worker } from 'node:worker_threads';
 import type { StreamTriggerStats } from '../streams/index.js';
-import { deserializeError, serializeError } from '../worker-messages.js';
-import type { FromPollers, PollerData, PollerRequest, StreamMappingRef, ToPollers } from './messages.js';
+import { deserializeError } from '../worker-messages.js';
+import {
+  type FromPollers,
+  PendingCalls,
+  type PollerData,
+  type PollerRequest,
+  replyTo,
+  type StreamMappingRef,
+  type ToPollers,
+} from './messages.js';
 
 export type { PollerData, StreamMappingRef } from './messages.js';
 
@@ -41,24 +49,21 @@ const STOP_TIMEOUT_MS = 15_000;
  *
  * Why a thread: on AWS the pollers of event source mappings are a service apart from API Gateway. Here,
  * on the thread that also carries the HTTP and WebSocket fronts and `@connections`, their steady
- * GetRecords and ReceiveMessage calls (each a signed SDK request and its parsing) took about half of that
- * thread during a send flood, and every client request waited behind them.
+ * GetRecords and ReceiveMessage calls (each a signed SDK request and its parsing) were about half of that
+ * thread's work during a send flood (18-19% of a core with them, 9-12% without), and client requests
+ * queued behind them.
  */
 export async function startEventPollers(data: PollerData, invoke: PollerInvoker): Promise<EventPollers> {
   const worker = new Worker(WORKER_URL, { workerData: data, name: 'event-pollers' });
-  const requests = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
-  let nextId = 0;
+  const requests = new PendingCalls();
   let exited = false;
   const send = (message: ToPollers) => {
     if (!exited) worker.postMessage(message);
   };
-  const request = (message: PollerRequest) =>
-    new Promise<unknown>((resolve, reject) => {
-      if (exited) return reject(new Error('The event pollers have stopped'));
-      const id = nextId++;
-      requests.set(id, { resolve, reject });
-      send({ ...message, id });
-    });
+  const request = (message: PollerRequest): Promise<unknown> =>
+    exited
+      ? Promise.reject(new Error('The event pollers have stopped'))
+      : requests.call((id) => send({ ...message, id }));
 
   const started = new Promise<readonly StreamMappingRef[]>((resolve, reject) => {
     worker.on('message', (message: FromPollers) => {
@@ -69,19 +74,9 @@ export async function startEventPollers(data: PollerData, invoke: PollerInvoker)
           return reject(deserializeError(message.error));
         case 'invoke':
           // Answered even when the function fails: the pollers' retry policies decide what then.
-          invoke(message.functionId, message.event).then(
-            (value) => send({ type: 'invoked', id: message.id, value }),
-            (err: unknown) => send({ type: 'invoke-failed', id: message.id, error: serializeError(err) }),
-          );
-          return;
-        case 'done':
-        case 'failed': {
-          const pending = requests.get(message.id);
-          requests.delete(message.id);
-          if (message.type === 'done') pending?.resolve(message.value);
-          else pending?.reject(deserializeError(message.error));
-          return;
-        }
+          return void replyTo(message.id, () => invoke(message.functionId, message.event)).then(send);
+        case 'reply':
+          return requests.settle(message);
       }
     });
     worker.once('error', reject);
@@ -92,10 +87,9 @@ export async function startEventPollers(data: PollerData, invoke: PollerInvoker)
   worker.on('error', (err) => console.error('event pollers: thread failed:', err));
   worker.on('exit', (code) => {
     exited = true;
-    const err = new Error(`The event pollers' thread exited (${code})`);
-    for (const pending of requests.values()) pending.reject(err);
-    requests.clear();
+    requests.failAll(new Error(`The event pollers' thread exited (${code}); the event pollers have stopped`));
   });
+
   let mappings: readonly StreamMappingRef[];
   try {
     mappings = await started;

@@ -4,23 +4,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startQueueTriggers } from '../sqs/index.js';
 import { startStreamTriggers } from '../streams/index.js';
-import { deserializeError, serializeError } from '../worker-messages.js';
-import type { FromPollers, PollerData, ToPollers } from './messages.js';
+import { serializeError } from '../worker-messages.js';
+import { type FromPollers, PendingCalls, type PollerData, replyTo, type ToPollers } from './messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('pollers-worker.ts runs as a worker thread');
 const data = workerData as PollerData;
 const post = (message: FromPollers) => port.postMessage(message);
 
-// Invocations waiting for the main thread's answer, by id.
-const waiting = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
-let nextId = 0;
+const invocations = new PendingCalls();
 const invoke = (functionId: string, event: unknown): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    const id = nextId++;
-    waiting.set(id, { resolve, reject });
-    post({ type: 'invoke', id, functionId, event });
-  });
+  invocations.call((id) => post({ type: 'invoke', id, functionId, event }));
 
 const functionIds = new Set(data.functionIds);
 const sqs = new SQSClient({ endpoint: data.sqsEndpoint });
@@ -51,26 +45,20 @@ try {
 }
 
 port.on('message', (message: ToPollers) => {
+  if (message.type === 'reply') return invocations.settle(message);
+  const answer = (work: () => Promise<unknown>) => void replyTo(message.id, work).then(post);
   switch (message.type) {
-    case 'invoked':
-    case 'invoke-failed': {
-      const pending = waiting.get(message.id);
-      waiting.delete(message.id);
-      if (message.type === 'invoked') pending?.resolve(message.value);
-      else pending?.reject(deserializeError(message.error));
-      return;
-    }
     case 'stats':
-      return answer(message.id, async () => streams.stats(message.mappingId));
+      return answer(async () => streams.stats(message.mappingId));
     case 'idle':
-      return answer(message.id, async () => {
-        await streams.idle({
+      return answer(() =>
+        streams.idle({
           ...(message.mappingId ? { mappingId: message.mappingId } : {}),
           ...(message.timeoutMs ? { timeoutMs: message.timeoutMs } : {}),
-        });
-      });
+        }),
+      );
     case 'stop':
-      return answer(message.id, async () => {
+      return answer(async () => {
         await Promise.all([streams.stop(), queues.stop()]);
         sqs.destroy();
       });
@@ -80,10 +68,3 @@ post({
   type: 'started',
   streamMappings: streams.mappings.map((m) => ({ id: m.id, functionId: m.functionId })),
 });
-
-function answer(id: number, work: () => Promise<unknown>): void {
-  work().then(
-    (value) => post({ type: 'done', id, ...(value ? { value: value as never } : {}) }),
-    (err: unknown) => post({ type: 'failed', id, error: serializeError(err) }),
-  );
-}

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AttributeValue,
-  CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
@@ -27,6 +26,7 @@ import {
   type StreamTriggers,
   startStreamTriggers,
 } from '#local/streams/index.js';
+import { createStreamTable } from '../support/stream-tables.js';
 import { unique } from '../support/tables.js';
 
 const TEST_TIMEOUT = 120_000;
@@ -66,19 +66,7 @@ afterAll(async () => {
 });
 
 /** A table with a NEW_AND_OLD_IMAGES stream; returns its name and stream ARN. */
-async function createTable(): Promise<{ name: string; streamArn: string }> {
-  const name = unique('streamtest_');
-  const out = await ddb.send(
-    new CreateTableCommand({
-      TableName: name,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  return { name, streamArn: out.TableDescription?.LatestStreamArn as string };
-}
+const createTable = () => createStreamTable(ddb, 'streamtest_');
 
 const put = (table: string, pk: string, extra: Record<string, AttributeValue> = {}) =>
   ddb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, ...extra } }));
