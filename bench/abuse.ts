@@ -1,13 +1,15 @@
 // npm run bench:abuse — what one user's abuse does to a quiet bystander. For each abuse (a connection
-// storm of one user, a slow reader in a group, a login flood of wrong passwords, a send flood), a
+// storm of one user, a slow reader in a group, a login flood of wrong passwords from another address and
+// from the bystander's own, another user's flood of requests from that address, a send flood), a
 // bystander's request p99 while it runs, divided by the same p99 measured just before it in the same run
 // (target <= 2x), plus how many of the abuser's requests were refused and how fast. Median of BENCH_RUNS.
 //
 // The runtime runs as `npm start`'s entry in a child process with the stack's default limits, so the
 // server's work is not mixed with this process's clients, and each abuser runs in a worker thread, so
-// its callbacks do not delay the bystander's. Every client here is on loopback: the login
+// its callbacks do not delay the bystander's. Every client here is on loopback: the first login
 // flood binds its sockets to 127.0.0.2, which the local front (taking the source from the TCP peer
-// address, never from a header) sees as another source than the bystander's 127.0.0.1.
+// address, never from a header) sees as another source than the bystander's 127.0.0.1; the second, and
+// the request flood, come from 127.0.0.1 like the bystander, as any black-box client on one machine does.
 import WebSocket from 'ws';
 import { DEFAULT_RATE_LIMITS } from '#shared/config/rate-limits.js';
 import { type AbuserOutcome, type RunningAbuser, startAbuser } from './lib/abuser.js';
@@ -140,8 +142,9 @@ const slowReader: Abuse = {
   },
 };
 
-const loginFlood: Abuse = {
-  name: 'login flood',
+/** Wrong passwords, 30 at a time, from `source`: another address than the bystander's, or its own. */
+const loginFloodFrom = (name: string, source: string): Abuse => ({
+  name,
   bystander: 'GET /me',
   async prepare(rt, http) {
     const [victim, quiet] = await Promise.all([register(http, 'lv'), register(http, 'lq')]);
@@ -154,8 +157,26 @@ const loginFlood: Abuse = {
           httpUrl: rt.httpUrl,
           username: me.username,
           concurrency: 30,
-          localAddress: FLOOD_SOURCE,
+          localAddress: source,
         }),
+      cleanup: async () => undefined,
+    };
+  },
+});
+const loginFlood = loginFloodFrom('login flood', FLOOD_SOURCE);
+/** As a black-box client on one machine floods: from the bystander's own address. */
+const loginFloodSameAddress = loginFloodFrom('login flood same address', '127.0.0.1');
+
+/** Another user of the bystander's address keeps 30 authorized requests in flight. */
+const requestFlood: Abuse = {
+  name: 'request flood',
+  bystander: 'GET /me',
+  async prepare(rt, http) {
+    const [flooder, quiet] = await Promise.all([register(http, 'rf'), register(http, 'rq')]);
+    return {
+      request: getMe(http, quiet),
+      abuse: () =>
+        startAbuser({ kind: 'requestFlood', httpUrl: rt.httpUrl, token: flooder.token, concurrency: 30 }),
       cleanup: async () => undefined,
     };
   },
@@ -209,7 +230,7 @@ try {
   // Warm-up: the first calls load every handler.
   const warm = await register(http, 'w');
   await measure(getMe(http, warm));
-  const abuses = [connectionStorm, slowReader, loginFlood, sendFlood];
+  const abuses = [connectionStorm, slowReader, loginFlood, loginFloodSameAddress, requestFlood, sendFlood];
   for (const abuse of abuses.filter((a) => !ONLY || ONLY.includes(a.name))) {
     const rows: Array<{ ratio: number; alone: number; during: number; out: AbuserOutcome }> = [];
     for (let run = 1; run <= RUNS; run++) {

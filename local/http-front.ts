@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CallerLimits } from './caller-limits.js';
 import { localCors } from './cors.js';
 import { apiDocumentRoutes } from './docs-routes.js';
+import { HttpCallers } from './http-callers.js';
 import { gatewayId } from './ids.js';
 import { LambdaThrottledError, LambdaTimeoutError, type LocalLambdas } from './lambdas.js';
 import { compileHttpRoutes } from './route-match.js';
@@ -17,6 +18,8 @@ export interface HttpFrontOptions {
   readonly corsOrigins?: readonly string[];
   /** The WebSocket URL the served AsyncAPI document names. */
   readonly wsUrl?: string;
+  /** Per-caller admission (default: `new CallerLimits()` with the `LOCAL_CALLER_*` settings). */
+  readonly callerLimits?: CallerLimits;
 }
 
 export interface HttpFront {
@@ -35,7 +38,8 @@ export async function startHttpFront(
   options: HttpFrontOptions = {},
 ): Promise<HttpFront> {
   const match = compileHttpRoutes(api.routes);
-  const callers = new CallerLimits();
+  const callers = options.callerLimits ?? new CallerLimits();
+  const callerKeys = new HttpCallers();
   const cors = localCors(api.cors, options.corsOrigins);
   let frontUrl = '';
   const documents = apiDocumentRoutes(() => ({
@@ -79,12 +83,16 @@ export async function startHttpFront(
     const matched = match(method, url.pathname);
     if (!matched) return sendError(res, 404, 'not_found', 'Not found');
     const event = buildEvent(req, url, method, body, matched.route, matched.pathParameters);
-    // One caller's requests (by the credential it presents, else its address) run a few at a time, the
-    // rest in order (caller-limits.ts): one caller's flood waits on itself, not on everyone.
+    // One caller's requests run a few at a time, the rest in order (caller-limits.ts): one caller's
+    // flood waits on itself, not on everyone. The caller is the user of an accepted credential, else
+    // the address (http-callers.ts); the credential is the route's identity sources or, when it names
+    // none (the stack's authorizer reads the header itself), the Authorization header.
     const identity = matched.route.authorizer?.identitySource.map((source) => identityValue(source, event));
-    const credential = identity?.join('\n');
-    const caller = credential ? `identity:${credential}` : `ip:${event.requestContext.http.sourceIp}`;
-    const admitted = callers.run(caller, () => respond(res, matched.route, event, identity ?? []));
+    const credential = identity?.length ? identity.join('\n') : event.headers.authorization;
+    const caller = callerKeys.keyOf(credential, event.requestContext.http.sourceIp);
+    const admitted = callers.run(caller, () =>
+      respond(res, matched.route, event, identity ?? [], credential),
+    );
     if (!admitted) return sendThrottled(res, event.requestContext.requestId);
     await admitted;
   }
@@ -94,6 +102,7 @@ export async function startHttpFront(
     route: RouteBinding,
     event: ReturnType<typeof buildEvent>,
     identity: (string | undefined)[],
+    credential: string | undefined,
   ): Promise<void> {
     if (route.authorizer) {
       const verdict = await authorize(route, event, identity);
@@ -104,6 +113,8 @@ export async function startHttpFront(
         return sendError(res, verdict.status, code, verdict.message, event.requestContext.requestId);
       }
       event.requestContext.authorizer = { lambda: verdict.context ?? {} };
+      const principal = verdict.context?.userId;
+      if (credential) callerKeys.accepted(credential, typeof principal === 'string' ? principal : undefined);
     }
     let result: unknown;
     try {

@@ -10,6 +10,7 @@ import { HttpClient } from './http.js';
 export type AbuserTask =
   | { kind: 'connectionStorm'; wsUrl: string; token: string; concurrency: number }
   | { kind: 'loginFlood'; httpUrl: string; username: string; concurrency: number; localAddress: string }
+  | { kind: 'requestFlood'; httpUrl: string; token: string; concurrency: number }
   | { kind: 'sendFlood'; wsUrl: string; token: string; conversationId: string; concurrency: number }
   | {
       kind: 'loudMembers';
@@ -99,8 +100,21 @@ async function run(task: AbuserTask, stop: { done: boolean }): Promise<AbuserOut
       });
       break;
     }
+    case 'requestFlood': {
+      // One user's cheap authorized reads, `concurrency` in flight, each sent again as soon as answered.
+      const http = new HttpClient(task.httpUrl, task.concurrency);
+      await workers(task.concurrency, async () => {
+        const t0 = performance.now();
+        out.attempts++;
+        const res = await http.call('/me', { method: 'GET', token: task.token });
+        if (res.status === 429) refusedAfter(t0);
+        else if (res.status !== 200) out.other++;
+      });
+      http.close();
+      break;
+    }
     case 'loginFlood': {
-      // Wrong passwords, the victim's name and made-up ones in turn, all from one other source address.
+      // Wrong passwords, the victim's name and made-up ones in turn, all from one source address.
       const http = new HttpClient(task.httpUrl, task.concurrency, task.localAddress);
       let k = 0;
       await workers(task.concurrency, async () => {
