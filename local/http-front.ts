@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CallerLimits } from './caller-limits.js';
@@ -202,7 +203,9 @@ function buildEvent(
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const cookies = req.headers.cookie?.split(';').map((c) => c.trim());
-  const textual = isTextual(headers['content-type']);
+  // A textual body that is not valid UTF-8 goes base64-encoded, as bytes: decoding it here would
+  // replace the bad bytes with U+FFFD, and the route could no longer tell it from valid text.
+  const text = isTextual(headers['content-type']) && isUtf8(body);
   const now = new Date();
   return {
     version: '2.0',
@@ -233,8 +236,8 @@ function buildEvent(
       timeEpoch: now.getTime(),
       authorizer: undefined as { lambda: Record<string, unknown> } | undefined,
     },
-    body: body.length ? (textual ? body.toString('utf8') : body.toString('base64')) : undefined,
-    isBase64Encoded: body.length > 0 && !textual,
+    body: body.length ? (text ? body.toString('utf8') : body.toString('base64')) : undefined,
+    isBase64Encoded: body.length > 0 && !text,
   };
 }
 

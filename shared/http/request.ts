@@ -27,9 +27,11 @@ export function parseJsonBody(event: HttpEvent): unknown {
   // A body without Content-Type is read as JSON; one that names another media type is refused.
   const contentType = event.headers?.['content-type'];
   if (contentType !== undefined && !isJson(contentType)) throw new UnsupportedMediaTypeError(contentType);
-  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : undefined;
+  if ((bytes?.length ?? Buffer.byteLength(event.body, 'utf8')) > MAX_BODY_BYTES)
     throw new PayloadTooLargeError('Request body too large');
+  // JSON text is UTF-8 (RFC 8259 section 8.1): bytes that are not are refused, never stored as U+FFFD.
+  const raw = bytes ? decodeUtf8(bytes) : event.body;
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -61,4 +63,15 @@ export function requireWellFormedQuery(event: HttpEvent): void {
   }
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {}))
     requireWellFormedText(value, name);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes as UTF-8 text; a 400 when they are not valid UTF-8. */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new InvalidRequestError('body: not valid UTF-8', { field: 'body' });
+  }
 }

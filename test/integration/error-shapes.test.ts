@@ -64,6 +64,30 @@ describe('errors in the contract shape', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('refuses a JSON body that is not valid UTF-8 with 400, and stores nothing', async () => {
+    const me = await signUp('utf8');
+    const [a, b] = [Buffer.from('{"bio":"ok '), Buffer.from(' end","expectedVersion":1}')];
+    const res = await api('/me', {
+      method: 'PATCH',
+      token: me.token,
+      rawBody: Buffer.concat([a, Buffer.from([0xff, 0xfe]), b]),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    contractShape(res.body);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', message: 'body: not valid UTF-8' });
+    const profile = await api('/me', { token: me.token });
+    expect(profile.body.bio ?? '').toBe('');
+    // The same text with valid UTF-8 (here U+FFFD itself, written as bytes) is accepted.
+    const ok = await api('/me', {
+      method: 'PATCH',
+      token: me.token,
+      rawBody: Buffer.concat([a, Buffer.from('\uFFFD', 'utf8'), b]),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(ok.status).toBe(200);
+  });
+
   it('answers a request that runs out of time with 504 timeout before Lambda cuts it off', async () => {
     const slow = httpRoute({ public: true }, async () => {
       await new Promise((r) => setTimeout(r, 3_000));

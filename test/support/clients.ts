@@ -12,7 +12,8 @@ export interface ApiOptions {
   token?: string;
   body?: unknown;
   /** Sent as is, not JSON-encoded. */
-  rawBody?: string;
+  /** Sent as is (bytes too, e.g. invalid UTF-8). */
+  rawBody?: string | Uint8Array;
   headers?: Record<string, string>;
 }
 
@@ -24,7 +25,7 @@ export const wsUrl = (): string => inject('wsUrl');
 export async function api<T = any>(path: string, options: ApiOptions = {}): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined = options.rawBody;
+  let body: string | Uint8Array | undefined = options.rawBody;
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
