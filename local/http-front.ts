@@ -47,23 +47,33 @@ export async function startHttpFront(
     httpUrl: frontUrl,
     wsUrl: options.wsUrl ?? 'ws://127.0.0.1:3001',
   }));
-  const server = createServer((req, res) => {
+  // Timeouts (below) are checked every 5 s rather than Node's 30 s.
+  const server = createServer({ connectionsCheckingInterval: 5_000 }, (req, res) => {
     handle(req, res).catch((err) => {
       console.error('local http front:', err);
       sendError(res, 500, 'internal', 'Internal error');
     });
   });
   server.keepAliveTimeout = 60_000;
+  // A request whose headers or body do not arrive in 30 s (API Gateway's longest integration timeout)
+  // is answered 400 below and closed, instead of holding its socket for Node's default of 300 s.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 30_000;
   // Headers past Node's limit (16 KB) never reach a route: answer 431 in the contract's shape, where
   // Node would close with a bare status line.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return;
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const late = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     const status = tooLarge ? 431 : 400;
     const body = JSON.stringify({
       error: {
         code: tooLarge ? 'headers_too_large' : 'invalid_request',
-        message: tooLarge ? 'Request headers too large' : 'Malformed HTTP request',
+        message: tooLarge
+          ? 'Request headers too large'
+          : late
+            ? 'Request not received in time'
+            : 'Malformed HTTP request',
         requestId: gatewayId(),
       },
     });
@@ -80,6 +90,7 @@ export async function startHttpFront(
     for (const [name, value] of Object.entries(cors.headersFor(req))) res.setHeader(name, value);
     if (documents(method, url.pathname, res)) return;
     const body = await readBody(req);
+    if (body === null) return;
     if (body === undefined) return sendError(res, 413, 'payload_too_large', 'Request body too large');
     const matched = match(method, url.pathname);
     if (!matched) return sendError(res, 404, 'not_found', 'Not found');
@@ -307,8 +318,9 @@ function sendThrottled(res: ServerResponse, requestId: string): void {
     .end(throttledBody(requestId));
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
+/** The request's body; undefined when it is over the payload limit, null when the client went away. */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined | null> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -318,7 +330,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
       else chunks.push(chunk);
     });
     req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
+    // Aborted or reset by the client: there is no one left to answer.
+    req.on('error', () => resolve(null));
   });
 }
 

@@ -288,6 +288,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // On AWS a cold start costs the caller who meets it and no one else; here it is a second of a
       // shared core, so the first caller of each function would also slow everyone else's requests.
       void (async () => {
+        const started = performance.now();
         for (const functionId of topology.functions.keys()) {
           if (stopping) return;
           // A function that fails to load fails its invocations too; the others still load.
@@ -295,6 +296,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             if (!stopping) console.error(`warm-up of ${functionId}:`, err);
           });
         }
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        console.log(`warm-up: ${topology.functions.size} function threads loaded in ${seconds} s`);
       })();
     }
     return {
