@@ -12,7 +12,7 @@
 // the request flood, come from 127.0.0.1 like the bystander, as any black-box client on one machine does.
 import WebSocket from 'ws';
 import { DEFAULT_RATE_LIMITS } from '#shared/config/rate-limits.js';
-import { type AbuserOutcome, type RunningAbuser, startAbuser } from './lib/abuser.js';
+import { type AbuserOutcome, type AbuserTask, type RunningAbuser, startAbuser } from './lib/abuser.js';
 import { type BenchUser, makeGroup, register } from './lib/chat-users.js';
 import { HttpClient } from './lib/http.js';
 import { type ChildRuntime, printHeader, printLoad, spawnStartEntry } from './lib/runtime.js';
@@ -76,19 +76,30 @@ function openSocket(url: string): Promise<WebSocket | number> {
   });
 }
 
-const connectionStorm: Abuse = {
-  name: 'connection storm',
+/** One user's abuse, `task` given that user's token, beside another user's `GET /me`. */
+const oneUser = (
+  name: string,
+  prefix: string,
+  task: (rt: ChildRuntime, token: string) => AbuserTask,
+): Abuse => ({
+  name,
   bystander: 'GET /me',
   async prepare(rt, http) {
-    const [abuser, quiet] = await Promise.all([register(http, 'cs'), register(http, 'cq')]);
+    const [abuser, quiet] = await Promise.all([register(http, `${prefix}a`), register(http, `${prefix}q`)]);
     return {
       request: getMe(http, quiet),
-      abuse: () =>
-        startAbuser({ kind: 'connectionStorm', wsUrl: rt.wsUrl, token: abuser.token, concurrency: 30 }),
+      abuse: () => startAbuser(task(rt, abuser.token)),
       cleanup: async () => undefined,
     };
   },
-};
+});
+
+const connectionStorm = oneUser('connection storm', 'cs', (rt, token) => ({
+  kind: 'connectionStorm',
+  wsUrl: rt.wsUrl,
+  token,
+  concurrency: 30,
+}));
 
 /** Pushes the functions gave up on (logged as warnings by the runtime). */
 const countPushFailures = (output: string) => (output.match(/push failed/g) ?? []).length;
@@ -168,19 +179,12 @@ const loginFlood = loginFloodFrom('login flood', FLOOD_SOURCE);
 const loginFloodSameAddress = loginFloodFrom('login flood same address', '127.0.0.1');
 
 /** Another user of the bystander's address keeps 30 authorized requests in flight. */
-const requestFlood: Abuse = {
-  name: 'request flood',
-  bystander: 'GET /me',
-  async prepare(rt, http) {
-    const [flooder, quiet] = await Promise.all([register(http, 'rf'), register(http, 'rq')]);
-    return {
-      request: getMe(http, quiet),
-      abuse: () =>
-        startAbuser({ kind: 'requestFlood', httpUrl: rt.httpUrl, token: flooder.token, concurrency: 30 }),
-      cleanup: async () => undefined,
-    };
-  },
-};
+const requestFlood = oneUser('request flood', 'rf', (rt, token) => ({
+  kind: 'requestFlood',
+  httpUrl: rt.httpUrl,
+  token,
+  concurrency: 30,
+}));
 
 const sendFlood: Abuse = {
   name: 'send flood',

@@ -20,26 +20,34 @@ export class HttpCallers {
   // SHA-256 of the credential -> principal, so the map never holds a usable token.
   private readonly principals = new Map<string, string>();
 
-  /** The queue key of a request that presents `credential` (undefined: none) from `sourceIp`. */
-  keyOf(credential: string | undefined, sourceIp: string): string {
-    if (!credential) return `ip:${sourceIp}`;
-    const principal = this.principals.get(digest(credential));
-    return principal === undefined ? `unverified:${sourceIp}` : `principal:${principal}`;
-  }
-
   /**
-   * Records that the authorizer accepted `credential` for `principal` (the user id its context names;
-   * without one, the credential is its own principal).
+   * The caller of a request that presents `credential` (undefined: none) from `sourceIp`: its queue
+   * key, and `accepted` to record that the authorizer accepted the credential for `principal` (the
+   * user id its context names; without one, the credential is its own principal).
    */
-  accepted(credential: string, principal?: string): void {
-    const key = digest(credential);
-    const who = principal ?? `credential:${key}`;
-    if (this.principals.get(key) === who) return;
-    if (this.principals.size >= MAX_PRINCIPALS && !this.principals.has(key)) {
-      this.principals.delete(this.principals.keys().next().value as string);
-    }
-    this.principals.set(key, who);
+  of(credential: string | undefined, sourceIp: string): HttpCaller {
+    if (!credential) return { key: `ip:${sourceIp}`, accepted: () => undefined };
+    // Digested once per request, for both the lookup and the record.
+    const hashed = digest(credential);
+    const known = this.principals.get(hashed);
+    return {
+      key: known === undefined ? `unverified:${sourceIp}` : `principal:${known}`,
+      accepted: (principal) => {
+        const who = principal ?? `credential:${hashed}`;
+        if (known === who) return;
+        if (this.principals.size >= MAX_PRINCIPALS && !this.principals.has(hashed)) {
+          this.principals.delete(this.principals.keys().next().value as string);
+        }
+        this.principals.set(hashed, who);
+      },
+    };
   }
+}
+
+/** One request's caller (see `HttpCallers.of`). */
+export interface HttpCaller {
+  readonly key: string;
+  accepted(principal?: string): void;
 }
 
 const digest = (credential: string) => createHash('sha256').update(credential).digest('base64');

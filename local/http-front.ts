@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CallerLimits } from './caller-limits.js';
 import { localCors } from './cors.js';
 import { apiDocumentRoutes } from './docs-routes.js';
-import { HttpCallers } from './http-callers.js';
+import { type HttpCaller, HttpCallers } from './http-callers.js';
 import { gatewayId } from './ids.js';
 import { LambdaThrottledError, LambdaTimeoutError, type LocalLambdas } from './lambdas.js';
 import { compileHttpRoutes } from './route-match.js';
@@ -101,9 +101,9 @@ export async function startHttpFront(
     // none (the stack's authorizer reads the header itself), the Authorization header.
     const identity = matched.route.authorizer?.identitySource.map((source) => identityValue(source, event));
     const credential = identity?.length ? identity.join('\n') : event.headers.authorization;
-    const caller = callerKeys.keyOf(credential, event.requestContext.http.sourceIp);
-    const admitted = callers.run(caller, () =>
-      respond(res, matched.route, event, identity ?? [], credential),
+    const caller = callerKeys.of(credential, event.requestContext.http.sourceIp);
+    const admitted = callers.run(caller.key, () =>
+      respond(res, matched.route, event, identity ?? [], caller),
     );
     if (!admitted) return sendThrottled(res, event.requestContext.requestId);
     await admitted;
@@ -114,7 +114,7 @@ export async function startHttpFront(
     route: RouteBinding,
     event: ReturnType<typeof buildEvent>,
     identity: (string | undefined)[],
-    credential: string | undefined,
+    caller: HttpCaller,
   ): Promise<void> {
     if (route.authorizer) {
       const verdict = await authorize(route, event, identity);
@@ -126,7 +126,7 @@ export async function startHttpFront(
       }
       event.requestContext.authorizer = { lambda: verdict.context ?? {} };
       const principal = verdict.context?.userId;
-      if (credential) callerKeys.accepted(credential, typeof principal === 'string' ? principal : undefined);
+      caller.accepted(typeof principal === 'string' ? principal : undefined);
     }
     let result: unknown;
     try {

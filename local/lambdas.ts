@@ -111,16 +111,28 @@ export class LocalLambdas {
   ) {}
 
   /**
-   * Starts the given functions' threads (all by default) and waits until their entries are loaded, as
-   * many at once as the machine has cores: each load is about a second of CPU, and a shared machine
-   * should not get dozens at once.
+   * Starts every function's thread and waits until their entries are loaded, `concurrency` at a time (by
+   * default as many as the machine has cores): each load is about a second of CPU, and a shared machine
+   * should not get dozens at once. A load failure rejects, unless `onLoadError` takes it and the others
+   * go on. Resolves true when all were tried, false when the functions were stopped first.
    */
-  async warmUp(functionIds: Iterable<string> = this.topology.functions.keys()): Promise<void> {
-    const queue = [...functionIds];
+  async warmUp(
+    options: { concurrency?: number; onLoadError?: (functionId: string, err: unknown) => void } = {},
+  ): Promise<boolean> {
+    const queue = [...this.topology.functions.keys()];
     const next = async (): Promise<void> => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await this.instance(id).ready;
+      for (let id = queue.shift(); id !== undefined && !this.stopped; id = queue.shift()) {
+        try {
+          await this.instance(id).ready;
+        } catch (err) {
+          if (this.stopped) return;
+          if (!options.onLoadError) throw err;
+          options.onLoadError(id, err);
+        }
+      }
     };
-    await Promise.all(Array.from({ length: availableParallelism() }, next));
+    await Promise.all(Array.from({ length: options.concurrency ?? availableParallelism() }, next));
+    return !this.stopped;
   }
 
   async invoke(functionId: string, event: unknown): Promise<unknown> {

@@ -99,9 +99,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 
   const stops: Array<() => Promise<void>> = [];
-  let stopping = false;
   const stop = async () => {
-    stopping = true;
     for (const s of stops.reverse()) await s().catch((err) => console.error('stop:', err));
   };
   try {
@@ -287,18 +285,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (options.warmUp === 'background') {
       // On AWS a cold start costs the caller who meets it and no one else; here it is a second of a
       // shared core, so the first caller of each function would also slow everyone else's requests.
-      void (async () => {
-        const started = performance.now();
-        for (const functionId of topology.functions.keys()) {
-          if (stopping) return;
-          // A function that fails to load fails its invocations too; the others still load.
-          await lambdas.warmUp([functionId]).catch((err: unknown) => {
-            if (!stopping) console.error(`warm-up of ${functionId}:`, err);
-          });
-        }
-        const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        console.log(`warm-up: ${topology.functions.size} function threads loaded in ${seconds} s`);
-      })();
+      const started = performance.now();
+      // A function that fails to load fails its invocations too; the others still load.
+      void lambdas
+        .warmUp({
+          concurrency: 1,
+          onLoadError: (functionId, err) => console.error(`warm-up of ${functionId}:`, err),
+        })
+        .then((done) => {
+          const seconds = ((performance.now() - started) / 1000).toFixed(1);
+          if (done)
+            console.log(`warm-up: ${topology.functions.size} function threads loaded in ${seconds} s`);
+        });
     }
     return {
       httpUrl: http.url,

@@ -58,18 +58,19 @@ function heldFunctions() {
 
 describe('HttpCallers', () => {
   it('keys an accepted credential by its principal, an unknown one and none by the address', () => {
-    const keys = new HttpCallers();
-    expect(keys.keyOf(undefined, '127.0.0.1')).toBe('ip:127.0.0.1');
-    expect(keys.keyOf('Bearer a', '127.0.0.1')).toBe('unverified:127.0.0.1');
-    keys.accepted('Bearer a', 'alice');
-    keys.accepted('Bearer a2', 'alice');
-    expect(keys.keyOf('Bearer a', '127.0.0.1')).toBe('principal:alice');
+    const callers = new HttpCallers();
+    const keyOf = (credential: string | undefined, ip: string) => callers.of(credential, ip).key;
+    expect(keyOf(undefined, '127.0.0.1')).toBe('ip:127.0.0.1');
+    expect(keyOf('Bearer a', '127.0.0.1')).toBe('unverified:127.0.0.1');
+    callers.of('Bearer a', '127.0.0.1').accepted('alice');
+    callers.of('Bearer a2', '127.0.0.1').accepted('alice');
+    expect(keyOf('Bearer a', '127.0.0.1')).toBe('principal:alice');
     // Another token of the same user, from another address: the same queue.
-    expect(keys.keyOf('Bearer a2', '127.0.0.9')).toBe('principal:alice');
+    expect(keyOf('Bearer a2', '127.0.0.9')).toBe('principal:alice');
     // Without a principal the credential is its own, and the key never holds the token itself.
-    keys.accepted('Bearer secret-token', undefined);
-    expect(keys.keyOf('Bearer secret-token', '127.0.0.1')).toMatch(/^principal:credential:/);
-    expect(keys.keyOf('Bearer secret-token', '127.0.0.1')).not.toContain('secret-token');
+    callers.of('Bearer secret-token', '127.0.0.1').accepted(undefined);
+    expect(keyOf('Bearer secret-token', '127.0.0.1')).toMatch(/^principal:credential:/);
+    expect(keyOf('Bearer secret-token', '127.0.0.1')).not.toContain('secret-token');
   });
 });
 
